@@ -1,0 +1,150 @@
+"""Asyncio-safe use of real ``pybreaker.CircuitBreaker`` objects.
+
+pybreaker's ``call`` holds a thread lock around the guarded function and its
+``call_async`` is Tornado-only, so an ``await`` cannot run inside it. The call is
+therefore split in two steps that never hold the lock across an ``await``:
+
+* ``admit`` decides, before the call, whether it may run (an open breaker whose
+  wait has passed moves to half-open here, making this call its one trial);
+* ``settle`` replays the finished call's outcome through pybreaker's own
+  ``call()``, so its counters, state machine, excluded exceptions and listeners
+  behave exactly as for a synchronous call.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+import pybreaker
+
+from toolkit._history import State
+
+logger = logging.getLogger("toolkit")
+
+
+class _SafeListener(pybreaker.CircuitBreakerListener):
+    """Forwards to a user listener and logs, rather than raises, whatever it raises."""
+
+    def __init__(self, inner: pybreaker.CircuitBreakerListener) -> None:
+        self.inner = inner
+
+    def _forward(self, hook: str, *args: Any) -> None:
+        try:
+            getattr(self.inner, hook)(*args)
+        except Exception:
+            logger.exception("circuit breaker listener %r raised in %s; ignored", self.inner, hook)
+
+    def before_call(self, cb: Any, func: Any, *args: Any, **kwargs: Any) -> None:
+        self._forward("before_call", cb, func, *args)
+
+    def failure(self, cb: Any, exc: BaseException) -> None:
+        self._forward("failure", cb, exc)
+
+    def success(self, cb: Any) -> None:
+        self._forward("success", cb)
+
+    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+        self._forward("state_change", cb, old_state, new_state)
+
+    def __eq__(self, other: object) -> bool:
+        return other is self or other is self.inner
+
+    def __hash__(self) -> int:
+        return id(self.inner)
+
+
+class SafeBreaker(pybreaker.CircuitBreaker):
+    """A ``pybreaker.CircuitBreaker`` whose listeners can never break a guarded call."""
+
+    def add_listener(self, listener: Any) -> None:
+        """Register ``listener``; its exceptions are logged and swallowed."""
+        super().add_listener(_SafeListener(listener))
+
+    @property
+    def listeners(self) -> tuple[Any, ...]:
+        """The listeners as they were registered."""
+        return tuple(getattr(w, "inner", w) for w in self._listeners)
+
+
+def make_breaker(
+    name: str,
+    fail_max: int,
+    reset_timeout: float,
+    state_storage: pybreaker.CircuitBreakerStorage | None = None,
+) -> SafeBreaker:
+    """A breaker for one integration (memory storage unless one is given)."""
+    return SafeBreaker(
+        fail_max=fail_max,
+        reset_timeout=reset_timeout,
+        state_storage=state_storage,
+        name=name,
+        throw_new_error_on_trip=False,
+    )
+
+
+def storage_state(cb: pybreaker.CircuitBreaker) -> State:
+    """The breaker's state as its storage reports it (one storage read)."""
+    state = cb.current_state
+    return state if state in ("closed", "open", "half-open") else "closed"  # type: ignore[return-value]
+
+
+def trial_in(cb: pybreaker.CircuitBreaker, now: datetime | None = None) -> float:
+    """Seconds until an open breaker allows its trial call (0.0 when the trial is due)."""
+    opened_at = cb._state_storage.opened_at
+    if opened_at is None:
+        return 0.0
+    now = now or datetime.now(UTC)
+    due = opened_at + timedelta(seconds=cb.reset_timeout)
+    return max(0.0, (due - now).total_seconds())
+
+
+def admit(cb: pybreaker.CircuitBreaker) -> State | None:
+    """The state the call runs in, or None when an open breaker refuses it.
+
+    An open breaker whose ``reset_timeout`` has passed moves to half-open: the
+    caller's call is the trial.
+    """
+    with cb._lock:
+        state = storage_state(cb)
+        if state != "open":
+            return state
+        if trial_in(cb) > 0.0:
+            return None
+        cb.half_open()
+        return "half-open"
+
+
+def _succeed() -> None:
+    return None
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    raise exc
+
+
+def settle(cb: pybreaker.CircuitBreaker, failure: BaseException | None) -> None:
+    """Count a finished call: ``failure`` None for success, else the exception to count.
+
+    A breaker that was opened by hand while the call ran stays open: pybreaker
+    refuses the replay, and the outcome is not counted.
+    """
+    try:
+        if failure is None:
+            cb.call(_succeed)
+        else:
+            cb.call(_fail, failure)
+    except pybreaker.CircuitBreakerError:
+        pass
+    except BaseException as exc:
+        if exc is not failure:
+            logger.exception("circuit breaker %r failed to record an outcome", cb.name)
+
+
+def expire(cb: pybreaker.CircuitBreaker) -> None:
+    """End an open breaker's wait now, so the next call is its trial."""
+    with cb._lock:
+        if storage_state(cb) == "open":
+            past = datetime.now(UTC) - timedelta(seconds=cb.reset_timeout + 1.0)
+            cb._state_storage.opened_at = past

@@ -1,0 +1,333 @@
+"""IntegrationRunner: every configured integration in parallel, each behind its own breaker.
+
+Per call: ``admit`` (breaker.py) decides synchronously whether ``fetch`` may run;
+an open breaker answers at once with outcome ``circuit_open``. Otherwise one task
+runs ``fetch`` under ``asyncio.timeout``, and ``settle`` counts the outcome. At
+most one call per integration is in flight: a second caller joins it.
+
+A task that swallows its cancellation cannot hold a run: waiters give it
+``grace`` seconds past its timeout, then count a timeout and abandon it (it is
+logged and left to finish on its own; its late outcome is ignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from toolkit import _breaker
+from toolkit._controls import RunnerControls
+from toolkit._errors import ConfigError, IntegrationTimeoutError
+from toolkit._history import DEFAULT_MAXLEN, CallHistory, CallRecord, EventLog, Outcome, State
+from toolkit._policy import Policy
+from toolkit._protocol import display_name_of
+from toolkit._registry import IntegrationRegistry
+from toolkit._results import IntegrationResult, IntegrationResults, IntegrationSection
+from toolkit._slot import Flight, Slot, classify, describe_error
+from toolkit._storage import BreakerStorage, MemoryStorage
+from toolkit._sync import SyncBridge
+
+logger = logging.getLogger("toolkit")
+
+Observer = Callable[[CallRecord], None]
+_perf = time.perf_counter
+_now = time.time
+
+
+class IntegrationRunner(RunnerControls):
+    """Runs a registry's configured integrations, each behind its own circuit breaker."""
+
+    def __init__(
+        self,
+        registry: IntegrationRegistry,
+        settings: Mapping[str, Any] | Any | None = None,
+        *,
+        timeout: float = 30.0,
+        fail_max: int = 3,
+        reset_timeout: float = 60.0,
+        slow_after: float | None = None,
+        policies: Mapping[str, Mapping[str, Any]] | None = None,
+        history_size: int = DEFAULT_MAXLEN,
+        grace: float = 0.25,
+        storage: BreakerStorage | None = None,
+    ) -> None:
+        self._default = Policy(timeout, fail_max, reset_timeout, slow_after)
+        if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace < 60:
+            raise ConfigError(f"grace must be a number of seconds from 0 to 60, got {grace!r}")
+        self.grace = float(grace)
+        self.storage: BreakerStorage = storage if storage is not None else MemoryStorage()
+        self.history = CallHistory(history_size)
+        self.events = EventLog(history_size)
+        self.last_results: IntegrationResults | None = None
+        self._overrides: dict[str, dict[str, Any]] = {}
+        for name, changes in (policies or {}).items():
+            self._default.updated(**changes)  # refuse bad keys and values here
+            self._overrides[name] = dict(changes)
+        self._slots: dict[str, Slot] = {}
+        for integration in registry.get_configured(settings):
+            name = integration.name
+            policy = self._policy_for(name)
+            breaker = _breaker.make_breaker(
+                name, policy.fail_max, policy.reset_timeout, self.storage.state_storage(name)
+            )
+            slot = Slot(name, display_name_of(integration), integration, breaker, policy)
+            slot.known_state = _breaker.storage_state(breaker)
+            self._slots[name] = slot
+        self._runs = itertools.count(1)
+        self._observers: list[Observer] = []
+        self._abandoned: set[asyncio.Task[None]] = set()
+        self._bridge = SyncBridge()
+        self._control_version = 0
+
+    # ----------------------------------------------------------------- running
+    async def run_all(self) -> IntegrationResults:
+        """Run every integration once, in parallel; never raises because of one."""
+        run_id = next(self._runs)
+        loop = asyncio.get_running_loop()
+        items = [self._start(slot, run_id, loop) for slot in self._slots.values()]
+        await self._await([i for i in items if isinstance(i, Flight)])
+        results = IntegrationResults([self._section(i) for i in items])
+        self.last_results = results
+        return results
+
+    async def run_one(self, name: str) -> IntegrationResult:
+        """Run integration ``name`` once (or join its call in flight) and return its result."""
+        slot = self._slot(name)
+        item = self._start(slot, next(self._runs), asyncio.get_running_loop())
+        if isinstance(item, Flight):
+            await self._await([item])
+            return self._result_of(item)
+        return item
+
+    def run_all_sync(self) -> IntegrationResults:
+        """``run_all`` from plain code or a notebook cell."""
+        return self._bridge.run(self.run_all())
+
+    def run_one_sync(self, name: str) -> IntegrationResult:
+        """``run_one`` from plain code or a notebook cell."""
+        self._slot(name)
+        return self._bridge.run(self.run_one(name))
+
+    def _start(
+        self, slot: Slot, run_id: int, loop: asyncio.AbstractEventLoop
+    ) -> Flight | IntegrationResult:
+        """Join the call in flight, answer for an open breaker, or launch a new call."""
+        flight = slot.flight
+        if flight is not None:
+            flight.waiters += 1
+            return flight
+        t0 = _perf()
+        before = "isolated" if slot.isolated else _breaker.admit(slot.breaker)
+        if before is None or before == "isolated":
+            return self._refuse(slot, run_id, t0)
+        self._observe(slot, before)
+        active = slot.fault
+        flight = Flight(
+            slot, run_id, before, _now(), t0, loop.time() + slot.policy.timeout + self.grace,
+            active.fault.label if active else None,
+        )  # fmt: skip
+        slot.flight = flight
+        flight.task = loop.create_task(self._fly(flight), name=f"toolkit:{slot.name}")
+        return flight
+
+    def _refuse(self, slot: Slot, run_id: int, t0: float) -> IntegrationResult:
+        """Answer for a breaker that refuses calls: ``fetch`` is not called."""
+        state: State
+        if slot.isolated:
+            state, error = "isolated", "circuit isolated: held open until reset"
+        else:
+            state = "open"
+            error = f"circuit open: trial in {_breaker.trial_in(slot.breaker):.1f}s"
+        self._observe(slot, state)
+        fault = slot.fault.fault.label if slot.fault else None
+        self._record(slot, run_id, _now(), _perf() - t0, "circuit_open", error, state, state, fault)
+        return IntegrationResult(slot.name, False, None, error)
+
+    async def _fly(self, flight: Flight) -> None:
+        """Call ``fetch`` once under the timeout and settle the outcome."""
+        slot = flight.slot
+        timeout = slot.policy.timeout
+        active = slot.fault
+        cm = asyncio.timeout(timeout)
+        try:
+            async with cm:
+                fetch = slot.integration.fetch
+                value = await (active.call(fetch) if active else fetch())
+        except TimeoutError as exc:
+            if cm.expired():
+                exc = IntegrationTimeoutError(f"timed out after {timeout:g}s")
+                self._finish(flight, "timeout", exc, None)
+            else:
+                self._finish(flight, "error", exc, None)
+            return
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the run was cancelled: no integration failed
+            self._finish(flight, "error", exc, None)
+            return
+        except Exception as exc:
+            self._finish(flight, "error", exc, None)
+            return
+        if cm.expired():  # fetch swallowed its cancellation but returned before the grace ran out
+            self._finish(flight, "timeout", IntegrationTimeoutError(f"timed out after {timeout:g}s"), None)
+            return
+        outcome, failure, result = classify(slot.name, value)
+        self._finish(flight, outcome, failure, result)
+
+    def _finish(
+        self,
+        flight: Flight,
+        outcome: Outcome,
+        failure: BaseException | None,
+        result: IntegrationResult | None,
+    ) -> None:
+        """Count the call once against its breaker, record it, and hand out its result."""
+        if flight.settled:
+            return
+        duration = _perf() - flight.t0
+        flight.settled = True
+        slot = flight.slot
+        if slot.flight is flight:
+            slot.flight = None
+        try:
+            _breaker.settle(slot.breaker, failure)
+            after = self._state_of(slot)
+            error = None if failure is None else describe_error(failure)
+            slow = (
+                outcome == "ok"
+                and slot.policy.slow_after is not None
+                and duration > slot.policy.slow_after
+            )
+            self._record(
+                slot, flight.run_id, flight.started_at, duration, outcome, error,
+                flight.state_before, after, flight.fault_label, slow,
+            )  # fmt: skip
+            self._observe(slot, after)
+        except Exception:
+            logger.exception("recording the call of %r failed", slot.name)
+            error = None if failure is None else describe_error(failure)
+        if result is None or failure is not None:
+            result = IntegrationResult(slot.name, False, None, error)
+        flight.result = result
+
+    async def _await(self, flights: list[Flight]) -> None:
+        """Wait for ``flights``; abandon any still running ``grace`` seconds past its timeout."""
+        if not flights:
+            return
+        loop = asyncio.get_running_loop()
+        pending = {f.task: f for f in flights if not f.settled and f.task is not None}
+        try:
+            while pending:
+                delay = min(f.deadline for f in pending.values()) - loop.time()
+                if delay > 0:
+                    done, _ = await asyncio.wait(pending, timeout=delay)
+                    for task in done:
+                        del pending[task]
+                now = loop.time()
+                for task, flight in list(pending.items()):
+                    if flight.settled:
+                        del pending[task]
+                    elif flight.deadline <= now:
+                        self._abandon(flight)
+                        del pending[task]
+        except asyncio.CancelledError:
+            for flight in flights:
+                self._leave(flight)
+            raise
+        for flight in flights:
+            flight.waiters -= 1
+
+    def _abandon(self, flight: Flight) -> None:
+        """Count a timeout for a call that ignored its cancellation, and stop waiting for it."""
+        slot, task = flight.slot, flight.task
+        logger.warning(
+            "integration %r ignored cancellation %.2gs after its %gs timeout; abandoned",
+            slot.name, self.grace, slot.policy.timeout,
+        )  # fmt: skip
+        if task is not None:
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+        failure = IntegrationTimeoutError(
+            f"timed out after {slot.policy.timeout:g}s and ignored cancellation; abandoned"
+        )
+        self._finish(flight, "timeout", failure, None)
+
+    def _leave(self, flight: Flight) -> None:
+        """A waiter was cancelled; cancel the call when nobody else waits for it."""
+        flight.waiters -= 1
+        if flight.waiters > 0 or flight.settled:
+            return
+        flight.settled = True  # not counted: cancelling a run is no integration's failure
+        if flight.slot.flight is flight:
+            flight.slot.flight = None
+        if flight.task is not None:
+            flight.task.cancel()
+        logger.debug("call of %r cancelled with its run", flight.slot.name)
+
+    def _section(self, item: Flight | IntegrationResult) -> IntegrationSection:
+        result = self._result_of(item) if isinstance(item, Flight) else item
+        slot = self._slots.get(result.name)
+        shown = slot.display_name if slot else result.name
+        return IntegrationSection(result.name, shown, result.success, result.data, result.error)
+
+    @staticmethod
+    def _result_of(flight: Flight) -> IntegrationResult:
+        if flight.result is not None:
+            return flight.result
+        return IntegrationResult(flight.slot.name, False, None, "call was cancelled")
+
+    # ------------------------------------------------------------- recording
+    def _record(
+        self, slot: Slot, run_id: int, started_at: float, duration: float, outcome: Outcome,
+        error: str | None, before: State, after: State, fault: str | None, slow: bool = False,
+    ) -> None:  # fmt: skip
+        self.history.append(
+            run_id, slot.name, started_at, duration, outcome, error, before, after, fault, slow
+        )
+        slot.last_outcome, slot.last_duration_s, slot.last_error = outcome, duration, error
+        if self._observers:
+            record = CallRecord(
+                run_id, slot.name, datetime.fromtimestamp(started_at, UTC), duration, outcome,
+                error, before, after, fault, slow,
+            )  # fmt: skip
+            for observer in list(self._observers):
+                try:
+                    observer(record)
+                except Exception:
+                    logger.exception("observer %r raised; ignored", observer)
+
+    def _observe(self, slot: Slot, state: State) -> None:
+        """Note the breaker's state; a change becomes an event (and a log line)."""
+        old = slot.known_state
+        if state == old:
+            return
+        slot.known_state = state
+        self.events.append(_now(), slot.name, old, state)
+        if state == "open":
+            logger.warning(
+                "circuit breaker %r opened (%s -> open): calls skipped for %gs",
+                slot.name, old, slot.policy.reset_timeout,
+            )  # fmt: skip
+        elif state == "isolated":
+            logger.warning("circuit breaker %r isolated: held open until reset", slot.name)
+        elif state == "closed":
+            logger.info("circuit breaker %r closed (%s -> closed)", slot.name, old)
+        else:
+            logger.debug("circuit breaker %r half-open: trial call", slot.name)
+
+    def _state_of(self, slot: Slot) -> State:
+        return "isolated" if slot.isolated else _breaker.storage_state(slot.breaker)
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call ``observer(record)`` after every call; what it raises is logged, not raised."""
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop calling ``observer``."""
+        self._observers.remove(observer)

@@ -1,0 +1,79 @@
+"""Per-integration bookkeeping inside a runner: its slot, its in-flight call, outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from toolkit._breaker import SafeBreaker
+from toolkit._errors import (
+    BadResultError,
+    InjectedFault,
+    IntegrationFailure,
+    IntegrationTimeoutError,
+)
+from toolkit._faults import ActiveFault
+from toolkit._history import Outcome, State
+from toolkit._policy import Policy
+from toolkit._protocol import Integration
+from toolkit._results import IntegrationResult
+
+
+@dataclass(slots=True, eq=False)
+class Slot:
+    """Everything the runner keeps for one integration."""
+
+    name: str
+    display_name: str
+    integration: Integration
+    breaker: SafeBreaker
+    policy: Policy
+    fault: ActiveFault | None = None
+    isolated: bool = False
+    flight: Flight | None = None
+    known_state: State = "closed"
+    last_outcome: Outcome | None = None
+    last_duration_s: float | None = None
+    last_error: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Flight:
+    """The one call of an integration in flight; later callers join it."""
+
+    slot: Slot
+    run_id: int
+    state_before: State
+    started_at: float
+    t0: float
+    deadline: float
+    fault_label: str | None
+    task: asyncio.Task[None] | None = None
+    settled: bool = False
+    result: IntegrationResult | None = None
+    waiters: int = 1
+
+
+def classify(name: str, value: object) -> tuple[Outcome, BaseException | None, IntegrationResult]:
+    """Turn what ``fetch`` returned into an outcome, the failure to count, and a result."""
+    if isinstance(value, IntegrationResult):
+        if value.name != name:
+            value = IntegrationResult(name, value.success, value.data, value.error)
+        if value.success:
+            return "ok", None, value
+        failure = IntegrationFailure(value.error or "integration reported failure without an error")
+        return "error", failure, IntegrationResult(name, False, value.data, str(failure))
+    failure = BadResultError(
+        f"fetch returned {type(value).__name__} instead of an IntegrationResult"
+    )
+    return "error", failure, IntegrationResult(name, False, None, str(failure))
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line text for an exception: our own failures by message, others by type too."""
+    if isinstance(exc, IntegrationFailure | BadResultError | IntegrationTimeoutError):
+        return str(exc)
+    if isinstance(exc, InjectedFault):
+        return f"injected fault: {exc}"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,164 @@
+"""Runner state as tidy pandas DataFrames: one row per integration, call, section or event.
+
+Durations are float milliseconds, timestamps are tz-aware UTC, states and
+outcomes are categoricals with every possible value as a category. Each frame
+has its columns even when there is nothing to show.
+
+``breakers(runner)`` one row per integration, most severe state first:
+    name, display_name, state, failures, fail_max, opened_at, trial_in_s,
+    timeout_s, reset_timeout_s, in_flight, fault, last_outcome, last_duration_ms,
+    last_error, storage, storage_ok
+``calls(runner)`` one row per recorded call, oldest first:
+    run_id, name, started_at, duration_ms, outcome, error, state_before,
+    state_after, fault, slow
+``latency(runner)`` one row per integration, worst p95 first (no calls last):
+    name, calls, ok, error, timeout, circuit_open, success_rate, p50_ms, p95_ms,
+    p99_ms, max_ms. ``success_rate`` is ok / calls, skipped calls included (a
+    skipped call delivered nothing); percentiles cover calls that ran, not the
+    instant answers of an open breaker.
+``results(results)`` one row per section of an ``IntegrationResults``, in order:
+    name, display_name, success, error_message, data
+``events(runner)`` one row per breaker state change, oldest first:
+    at, name, old_state, new_state
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._history import OUTCOMES, STATES
+
+if TYPE_CHECKING:
+    from toolkit._results import IntegrationResults
+    from toolkit._runner import IntegrationRunner
+
+__all__ = ["breakers", "calls", "events", "latency", "results"]
+
+STATE_DTYPE = pd.CategoricalDtype(list(STATES))
+OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
+_SEVERITY = {"isolated": 0, "open": 1, "half-open": 2, "closed": 3}
+LATENCY_COLUMNS = [
+    "name", "calls", "ok", "error", "timeout", "circuit_open", "success_rate",
+    "p50_ms", "p95_ms", "p99_ms", "max_ms",
+]  # fmt: skip
+
+
+def _utc(epochs: Any) -> pd.Series:
+    """Epoch seconds to tz-aware UTC timestamps."""
+    stamps = pd.to_datetime(np.asarray(epochs, dtype="float64"), unit="s", utc=True)
+    return pd.Series(stamps).astype("datetime64[ns, UTC]")
+
+
+def _text(values: list[Any]) -> pd.Series:
+    """Optional strings as a string column (missing values stay missing)."""
+    return pd.Series(values, dtype="string") if values else pd.Series([], dtype="string")
+
+
+def calls(runner: IntegrationRunner) -> pd.DataFrame:
+    """Every recorded call, oldest first; built from whole columns, not one record at a time."""
+    c = runner.history.columns()
+    return pd.DataFrame(
+        {
+            "run_id": np.asarray(c["run_id"], dtype="int64"),
+            "name": _text(c["name"]),
+            "started_at": _utc(c["started_at"]),
+            "duration_ms": np.asarray(c["duration_s"], dtype="float64") * 1000.0,
+            "outcome": pd.Categorical(c["outcome"], dtype=OUTCOME_DTYPE),
+            "error": _text(c["error"]),
+            "state_before": pd.Categorical(c["state_before"], dtype=STATE_DTYPE),
+            "state_after": pd.Categorical(c["state_after"], dtype=STATE_DTYPE),
+            "fault": _text(c["fault"]),
+            "slow": np.asarray(c["slow"], dtype="bool"),
+        }
+    )
+
+
+def events(runner: IntegrationRunner) -> pd.DataFrame:
+    """Every breaker state change, oldest first."""
+    c = runner.events.columns()
+    return pd.DataFrame(
+        {
+            "at": _utc(c["at"]),
+            "name": _text(c["name"]),
+            "old_state": pd.Categorical(c["old_state"], dtype=STATE_DTYPE),
+            "new_state": pd.Categorical(c["new_state"], dtype=STATE_DTYPE),
+        }
+    )
+
+
+def breakers(runner: IntegrationRunner) -> pd.DataFrame:
+    """One row per integration: its breaker as of now, most severe state first."""
+    rows = runner.statuses()
+    frame = pd.DataFrame(
+        {
+            "name": _text([s.name for s in rows]),
+            "display_name": _text([s.display_name for s in rows]),
+            "state": pd.Categorical([s.state for s in rows], dtype=STATE_DTYPE),
+            "failures": np.asarray([s.failures for s in rows], dtype="int64"),
+            "fail_max": np.asarray([s.fail_max for s in rows], dtype="int64"),
+            "opened_at": pd.Series(
+                pd.to_datetime([s.opened_at for s in rows], utc=True), dtype="datetime64[ns, UTC]"
+            ),
+            "trial_in_s": np.asarray(
+                [np.nan if s.trial_in_s is None else s.trial_in_s for s in rows], dtype="float64"
+            ),
+            "timeout_s": np.asarray([s.timeout_s for s in rows], dtype="float64"),
+            "reset_timeout_s": np.asarray([s.reset_timeout_s for s in rows], dtype="float64"),
+            "in_flight": np.asarray([s.in_flight for s in rows], dtype="bool"),
+            "fault": _text([s.fault for s in rows]),
+            "last_outcome": pd.Categorical([s.last_outcome for s in rows], dtype=OUTCOME_DTYPE),
+            "last_duration_ms": np.asarray(
+                [np.nan if s.last_duration_s is None else s.last_duration_s * 1000 for s in rows],
+                dtype="float64",
+            ),
+            "last_error": _text([s.last_error for s in rows]),
+            "storage": _text([s.storage for s in rows]),
+            "storage_ok": np.asarray([s.storage_ok for s in rows], dtype="bool"),
+        }
+    )
+    order = np.argsort([_SEVERITY[s.state] for s in rows], kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def latency(runner: IntegrationRunner) -> pd.DataFrame:
+    """Per integration: call counts by outcome, success rate and latency percentiles (ms)."""
+    c = runner.history.columns()
+    names = pd.Series(c["name"], dtype="string")
+    outcome = pd.Categorical(c["outcome"], dtype=OUTCOME_DTYPE)
+    ms = pd.Series(np.asarray(c["duration_s"], dtype="float64") * 1000.0)
+    known = list(runner.names)
+    index = pd.Index(known + sorted(set(names.unique()) - set(known)), dtype="string", name="name")
+    counts = pd.crosstab(names, outcome, dropna=False).reindex(
+        index=index, columns=list(OUTCOMES), fill_value=0
+    )
+    ran = ms[outcome != "circuit_open"].groupby(names[outcome != "circuit_open"])
+    quant = ran.quantile([0.5, 0.95, 0.99]).unstack() if len(ran) else pd.DataFrame()
+    out = pd.DataFrame(index=index)
+    out["calls"] = counts.sum(axis=1).astype("int64")
+    for kind in OUTCOMES:
+        out[kind] = counts[kind].astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["success_rate"] = (out["ok"] / out["calls"].where(out["calls"] > 0)).astype("float64")
+    for q, col in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")):
+        out[col] = quant[q].reindex(index).astype("float64") if q in quant else np.nan
+    out["max_ms"] = ran.max().reindex(index).astype("float64") if len(ran) else np.nan
+    out = out.reset_index()
+    out = out.sort_values(["p95_ms", "name"], ascending=[False, True], na_position="last")
+    return out.reset_index(drop=True)[LATENCY_COLUMNS]
+
+
+def results(results: IntegrationResults) -> pd.DataFrame:
+    """One row per section of a run's results, in the run's order."""
+    sections = results.sections
+    return pd.DataFrame(
+        {
+            "name": _text([s.name for s in sections]),
+            "display_name": _text([s.display_name for s in sections]),
+            "success": np.asarray([s.success for s in sections], dtype="bool"),
+            "error_message": _text([s.error_message for s in sections]),
+            "data": pd.Series([s.data for s in sections], dtype="object"),
+        }
+    )
