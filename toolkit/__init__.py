@@ -31,7 +31,12 @@ from toolkit._status import BreakerStatus
 from toolkit._storage import BreakerStorage, MemoryStorage
 
 if TYPE_CHECKING:
-    from toolkit import frames
+    from toolkit import frames, integrations, plots
+    from toolkit._config import load_config
+    from toolkit._dashboard import Dashboard
+    from toolkit._fleet import Fleet
+    from toolkit._redis_storage import RedisStorage
+    from toolkit.integrations import HttpCheck, TcpCheck, integration
 
 __all__ = [
     "BadResultError",
@@ -40,8 +45,11 @@ __all__ = [
     "BreakerStorage",
     "CallRecord",
     "ConfigError",
+    "Dashboard",
     "DuplicateIntegrationError",
     "Fault",
+    "Fleet",
+    "HttpCheck",
     "InjectedFault",
     "Integration",
     "IntegrationFailure",
@@ -54,20 +62,44 @@ __all__ = [
     "MemoryStorage",
     "NotAnIntegrationError",
     "Policy",
+    "RedisStorage",
+    "TcpCheck",
     "ToolkitError",
     "UnknownIntegrationError",
     "frames",
+    "integration",
+    "integrations",
+    "load_config",
+    "plots",
 ]
 
-_LAZY = {"frames": "toolkit.frames"}
+# name -> (module, attribute or None for the module itself)
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "Dashboard": ("toolkit._dashboard", "Dashboard"),
+    "Fleet": ("toolkit._fleet", "Fleet"),
+    "HttpCheck": ("toolkit.integrations", "HttpCheck"),
+    "RedisStorage": ("toolkit._redis_storage", "RedisStorage"),
+    "TcpCheck": ("toolkit.integrations", "TcpCheck"),
+    "frames": ("toolkit.frames", None),
+    "integration": ("toolkit.integrations", "integration"),
+    "integrations": ("toolkit.integrations", None),
+    "load_config": ("toolkit._config", "load_config"),
+    "plots": ("toolkit.plots", None),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Import the pandas and widget layers on first use, keeping ``import toolkit`` light."""
-    if name in _LAZY:
-        import importlib
+    """Import pandas, widgets, httpx and redis layers on first use: ``import toolkit`` stays light."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    import importlib
 
-        module = importlib.import_module(_LAZY[name])
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,30 @@
+"""Command line: ``python -m toolkit demo`` tells the failure-isolation story;
+``python -m toolkit check FILE`` runs the checks of a config file once (or ``--watch``)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a subcommand and return its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    usage = "usage: python -m toolkit {demo,check} [options]   (python -m toolkit CMD --help)"
+    if not args or args[0] in ("-h", "--help"):
+        print(usage)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "demo":
+        from toolkit._demo_story import main as demo_main
+
+        return demo_main(rest)
+    if command == "check":
+        from toolkit._check import main as check_main
+
+        return check_main(rest)
+    print(f"unknown command {command!r}\n{usage}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
