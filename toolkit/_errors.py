@@ -8,7 +8,16 @@
     ├── InjectedFault                        the failure raised by ``Fault.fail``/``flaky``
     ├── IntegrationFailure                   a result with ``success=False``
     ├── BadResultError (also TypeError)      ``fetch`` returned a non-result
-    └── IntegrationTimeoutError (also TimeoutError)  ``fetch`` ran past its timeout
+    ├── IntegrationTimeoutError (also TimeoutError)  ``fetch`` ran past its timeout
+    ├── ConfigFileError (a ConfigError)      a config file with problems, all listed
+    └── CheckError                           a ready-made check found its target unhealthy
+        ├── CheckConnectError                no connection: refused, unreachable, unknown host
+        ├── CheckTlsError                    the TLS handshake or certificate failed
+        ├── CheckTimeoutError (also TimeoutError)  the check's own connect/read timeout
+        ├── HttpStatusError                  a status outside ``expect_status``
+        ├── HttpProtocolError                a malformed HTTP exchange
+        ├── InvalidJsonError                 the body is not JSON (or was cut at the size cap)
+        └── JsonKeyError                     ``json_key`` is not in the JSON body
 
 The last three are what the runner replays into an integration's breaker, so a
 pybreaker listener sees a typed failure for every kind of failed call.
@@ -16,7 +25,8 @@ pybreaker listener sees a typed failure for every kind of failed call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 
 class ToolkitError(Exception):
@@ -63,3 +73,63 @@ class BadResultError(ToolkitError, TypeError):
 
 class IntegrationTimeoutError(ToolkitError, TimeoutError):
     """``fetch`` did not finish within its timeout; counted as a failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in a config file: where it is, which key, and what is expected."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigFileError(ConfigError):
+    """A config file could not be loaded; ``problems`` lists every problem found, not just one."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in config"
+        super().__init__("\n  ".join([head + ":", *map(str, self.problems)]))
+
+
+class CheckError(ToolkitError):
+    """A ready-made check (HTTP, TCP) reached a verdict: its target is not healthy."""
+
+
+class CheckConnectError(CheckError):
+    """No connection could be made: refused, unreachable or an unknown host."""
+
+
+class CheckTlsError(CheckError):
+    """The TLS handshake failed or the certificate was not accepted."""
+
+
+class CheckTimeoutError(CheckError, TimeoutError):
+    """The check's own connect or read timeout passed before the target answered."""
+
+
+class HttpStatusError(CheckError):
+    """The response status is not one the check expects."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class HttpProtocolError(CheckError):
+    """The server broke the HTTP exchange (malformed response, dropped connection)."""
+
+
+class InvalidJsonError(CheckError):
+    """The body could not be parsed as JSON, or was cut at the size cap before it ended."""
+
+
+class JsonKeyError(CheckError):
+    """The JSON body has no value at the check's ``json_key``."""

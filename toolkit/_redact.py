@@ -1,0 +1,171 @@
+"""Masking credentials before they are shown: in error text, URLs, headers and data.
+
+What is masked (as ``***``):
+
+- URL userinfo: ``https://user:pass@host`` becomes ``https://***@host``;
+- values of query parameters and ``key=value`` pairs whose key names a credential
+  (token, key, secret, password, signature, auth, ...);
+- values of secret headers (``Authorization``, ``Cookie``, ``X-Api-Key``, ...);
+- ``Bearer``/``Basic``/``Token`` credentials written out in text;
+- every value an integration declares secret (its ``secrets()``), wherever it appears.
+
+The checks mask at their source; the runner masks every error text again as it
+enters the history (``describe_error``), so a hand-written integration that puts a
+token in an exception message is covered too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+
+logger = logging.getLogger("toolkit")
+
+MASK = "***"
+MIN_SECRET_LENGTH = 3
+"""Shorter declared secrets are not masked: replacing every "a" would garble all text."""
+
+SECRET_HEADERS: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+        "x-csrf-token",
+    }
+)
+"""Header names whose values are always masked (compared case-insensitively)."""
+
+_SECRET_WORDS = ("token", "secret", "passw", "pwd", "signature", "credential", "apikey", "auth")
+_SECRET_SEGMENTS = frozenset({"key", "sig", "pass", "session", "cookie", "jwt", "otp"})
+
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#@\s]+)@")
+_PAIR = re.compile(r"(?P<key>[A-Za-z0-9_.\-\[\]]+)(?P<eq>=|%3D)(?P<value>[^&#\s,;'\"<>)]+)")
+_QUOTED = re.compile(
+    r"(?P<open>[\"'])(?P<key>[A-Za-z0-9_.\-]+)(?P=open)(?P<sep>\s*:\s*)"
+    r"(?P<q>[\"'])(?P<value>.*?)(?P=q)"
+)
+_SCHEME_CREDENTIAL = re.compile(r"\b(?P<scheme>Bearer|Basic|Token|Digest)\s+(?P<value>[^\s,;'\"]+)")
+
+
+def is_secret_key(key: str) -> bool:
+    """True when a query parameter, setting or field name looks like it holds a credential."""
+    lowered = key.lower()
+    if any(word in lowered for word in _SECRET_WORDS):
+        return True
+    segments = re.split(r"[^a-z0-9]+", lowered)
+    return any(segment in _SECRET_SEGMENTS for segment in segments) or lowered.endswith("key")
+
+
+def is_secret_header(name: str, extra: Iterable[str] = ()) -> bool:
+    """True when a header's value must never be shown."""
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or lowered in {e.lower() for e in extra} or is_secret_key(
+        lowered
+    )
+
+
+def clean_secrets(values: Iterable[object]) -> list[str]:
+    """The declared secrets worth masking, longest first (so a longer one is masked whole)."""
+    found = {str(v) for v in values if v is not None and len(str(v)) >= MIN_SECRET_LENGTH}
+    return sorted(found, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Iterable[object] = ()) -> str:
+    """``text`` with declared secrets, URL userinfo and credential-looking values masked."""
+    for secret in clean_secrets(secrets):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, MASK)
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    text = _PAIR.sub(_mask_pair, text)
+    text = _QUOTED.sub(_mask_quoted, text)
+    return _SCHEME_CREDENTIAL.sub(lambda m: f"{m['scheme']} {MASK}", text)
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    key = match["key"]
+    if not is_secret_key(key) or match["value"] == MASK:
+        return match[0]
+    return f"{key}{match['eq']}{MASK}"
+
+
+def _mask_quoted(match: re.Match[str]) -> str:
+    if not is_secret_key(match["key"]):
+        return match[0]
+    q = match["q"]
+    return f"{match['open']}{match['key']}{match['open']}{match['sep']}{q}{MASK}{q}"
+
+
+def redact_url(url: str, secrets: Iterable[object] = ()) -> str:
+    """``url`` with its userinfo and the values of credential-looking query keys masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url, secrets)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
+    query = "&".join(_mask_query_item(item) for item in parts.query.split("&"))
+    rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return redact_text(rebuilt, secrets)
+
+
+def _mask_query_item(item: str) -> str:
+    key, eq, _ = item.partition("=")
+    return f"{key}={MASK}" if eq and is_secret_key(key) else item
+
+
+def redact_headers(
+    headers: Mapping[str, str], extra_secret: Iterable[str] = (), secrets: Iterable[object] = ()
+) -> dict[str, str]:
+    """A copy of ``headers`` with secret header values masked and secrets removed from the rest."""
+    extra = tuple(extra_secret)
+    return {
+        name: MASK if is_secret_header(name, extra) else redact_text(value, secrets)
+        for name, value in headers.items()
+    }
+
+
+def redact_data(data: Any, secrets: Iterable[object] = ()) -> Any:
+    """``data`` (JSON-like) with secrets masked in every string and under secret-looking keys."""
+    listed = clean_secrets(secrets)
+    return _redact_value(data, listed)
+
+
+def _redact_value(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, Mapping):
+        return {
+            key: MASK
+            if isinstance(key, str) and is_secret_key(key) and value[key] is not None
+            else _redact_value(value[key], secrets)
+            for key in value
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(item, secrets) for item in value]
+    return value
+
+
+def secrets_of(integration: object) -> list[str]:
+    """The values ``integration`` declares secret (its ``secrets()`` or ``secrets`` attribute).
+
+    An integration that raises while listing its secrets is logged, never trusted: an empty
+    list would let a credential through silently, so the failure is visible.
+    """
+    declared = getattr(integration, "secrets", None)
+    if declared is None:
+        return []
+    try:
+        values = declared() if callable(declared) else declared
+        return clean_secrets(values)
+    except Exception:
+        logger.exception("listing the secrets of %r failed", getattr(integration, "name", "?"))
+        return []
