@@ -12,7 +12,9 @@ import conftest
 import httpx
 import pytest
 import redis
-from conftest import HttpServer, MakeRedisServer, RedisServer
+from conftest import MakeRedisServer
+from loopback_http import HUGE_BODY_BYTES, HttpServer
+from loopback_redis import RedisServer
 
 # --------------------------------------------------------------------------- redis
 
@@ -171,7 +173,7 @@ def test_http_redirect_points_to_ok(http_server: HttpServer) -> None:
 def test_http_huge_streams_fifty_mebibytes(http_server: HttpServer) -> None:
     total = 0
     with httpx.stream("GET", http_server.url_for("/huge")) as response:
-        assert response.headers["content-length"] == str(conftest.HUGE_BODY_BYTES)
+        assert response.headers["content-length"] == str(HUGE_BODY_BYTES)
         for chunk in response.iter_bytes():
             total += len(chunk)
     assert total == 50 * 1024 * 1024
