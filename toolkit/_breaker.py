@@ -56,16 +56,15 @@ class _SafeListener(pybreaker.CircuitBreakerListener):
 
 
 class SafeBreaker(pybreaker.CircuitBreaker):
-    """A ``pybreaker.CircuitBreaker`` whose listeners can never break a guarded call."""
+    """A ``pybreaker.CircuitBreaker`` whose listeners can never break a guarded call.
+
+    Each listener is wrapped as it is added; a wrapper compares equal to the listener
+    it wraps, so ``remove_listener(listener)`` and ``listener in cb.listeners`` work.
+    """
 
     def add_listener(self, listener: Any) -> None:
         """Register ``listener``; its exceptions are logged and swallowed."""
         super().add_listener(_SafeListener(listener))
-
-    @property
-    def listeners(self) -> tuple[Any, ...]:
-        """The listeners as they were registered."""
-        return tuple(getattr(w, "inner", w) for w in self._listeners)
 
 
 def make_breaker(

@@ -27,6 +27,9 @@ _LATENCY_COLUMNS = ["name", "calls", "ok", "error", "circuit_open", "success_rat
 
 def _show(caption: str, frame: pd.DataFrame) -> None:
     print(f"\n  {caption}")
+    frame = frame.copy()
+    for column in frame.select_dtypes("string"):
+        frame[column] = frame[column].fillna("")
     text = frame.to_string(
         index=False, max_colwidth=48, na_rep="", float_format=lambda v: f"{v:.1f}"
     )

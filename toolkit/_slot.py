@@ -71,9 +71,12 @@ def classify(name: str, value: object) -> tuple[Outcome, BaseException | None, I
 
 def describe_error(exc: BaseException) -> str:
     """A one-line text for an exception: our own failures by message, others by type too."""
-    if isinstance(exc, IntegrationFailure | BadResultError | IntegrationTimeoutError):
+    if type(exc) in (IntegrationFailure, BadResultError, IntegrationTimeoutError):
         return str(exc)
     if isinstance(exc, InjectedFault):
         return f"injected fault: {exc}"
-    text = str(exc)
+    try:
+        text = str(exc)
+    except Exception:
+        text = "<exception text could not be read>"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
