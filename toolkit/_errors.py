@@ -10,6 +10,7 @@
     ├── BadResultError (also TypeError)      ``fetch`` returned a non-result
     ├── IntegrationTimeoutError (also TimeoutError)  ``fetch`` ran past its timeout
     ├── ConfigFileError (a ConfigError)      a config file with problems, all listed
+    ├── StorageError                         the shared breaker store (Redis) failed a fleet request
     └── CheckError                           a ready-made check found its target unhealthy
         ├── CheckConnectError                no connection: refused, unreachable, unknown host
         ├── CheckTlsError                    the TLS handshake or certificate failed
@@ -133,3 +134,10 @@ class InvalidJsonError(CheckError):
 
 class JsonKeyError(CheckError):
     """The JSON body has no value at the check's ``json_key``."""
+
+
+class StorageError(ToolkitError):
+    """The shared breaker store (Redis) could not serve a fleet read or control.
+
+    Runs never raise it: while Redis is unreachable they keep breaker state locally.
+    """
