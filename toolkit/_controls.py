@@ -217,8 +217,24 @@ class RunnerControls:
         )
 
     # ------------------------------------------------------------ lifecycle
+    async def aclose(self) -> None:
+        """Close what the integrations hold open (their optional ``aclose()``: HTTP clients)."""
+        for slot in list(self._slots.values()):
+            closer = getattr(slot.integration, "aclose", None)
+            if not callable(closer):
+                continue
+            try:
+                await closer()
+            except Exception:
+                logger.exception("closing integration %r failed; ignored", slot.name)
+
     def close(self) -> None:
-        """Release the private event loop used by the ``*_sync`` methods."""
+        """``aclose()`` the integrations, then release the private loop of the ``*_sync`` methods.
+
+        From async code use ``await runner.aclose()`` (or ``async with runner``) instead.
+        """
+        if any(callable(getattr(s.integration, "aclose", None)) for s in self._slots.values()):
+            self._bridge.run(self.aclose())
         self._bridge.close()
 
     def __enter__(self) -> Any:
@@ -226,6 +242,12 @@ class RunnerControls:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         states = [self._state_of(s) for s in self._slots.values()]

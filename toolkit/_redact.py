@@ -67,8 +67,8 @@ def is_secret_key(key: str) -> bool:
 def is_secret_header(name: str, extra: Iterable[str] = ()) -> bool:
     """True when a header's value must never be shown."""
     lowered = name.lower()
-    return lowered in SECRET_HEADERS or lowered in {e.lower() for e in extra} or is_secret_key(
-        lowered
+    return (
+        lowered in SECRET_HEADERS or lowered in {e.lower() for e in extra} or is_secret_key(lowered)
     )
 
 

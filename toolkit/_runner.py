@@ -26,6 +26,7 @@ from toolkit._errors import ConfigError, IntegrationTimeoutError
 from toolkit._history import DEFAULT_MAXLEN, CallHistory, CallRecord, EventLog, Outcome, State
 from toolkit._policy import Policy
 from toolkit._protocol import display_name_of
+from toolkit._redact import secrets_of
 from toolkit._registry import IntegrationRegistry
 from toolkit._results import IntegrationResult, IntegrationResults, IntegrationSection
 from toolkit._slot import Flight, Slot, classify, describe_error
@@ -198,7 +199,7 @@ class IntegrationRunner(RunnerControls):
         try:
             _breaker.settle(slot.breaker, failure)
             after = self._state_of(slot)
-            error = None if failure is None else describe_error(failure)
+            error = _describe(slot, failure)
             slow = (
                 outcome == "ok"
                 and slot.policy.slow_after is not None
@@ -211,7 +212,7 @@ class IntegrationRunner(RunnerControls):
             self._observe(slot, after)
         except Exception:
             logger.exception("recording the call of %r failed", slot.name)
-            error = None if failure is None else describe_error(failure)
+            error = _describe(slot, failure)
         if result is None or failure is not None:
             result = IntegrationResult(slot.name, False, None, error)
         flight.result = result
@@ -331,3 +332,8 @@ class IntegrationRunner(RunnerControls):
     def remove_observer(self, observer: Observer) -> None:
         """Stop calling ``observer``."""
         self._observers.remove(observer)
+
+
+def _describe(slot: Slot, failure: BaseException | None) -> str | None:
+    """The failure as text, with the integration's declared secrets masked."""
+    return None if failure is None else describe_error(failure, secrets_of(slot.integration))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from toolkit._breaker import SafeBreaker
 from toolkit._errors import (
     BadResultError,
+    CheckError,
     InjectedFault,
     IntegrationFailure,
     IntegrationTimeoutError,
@@ -16,6 +18,7 @@ from toolkit._faults import ActiveFault
 from toolkit._history import Outcome, State
 from toolkit._policy import Policy
 from toolkit._protocol import Integration
+from toolkit._redact import redact_text
 from toolkit._results import IntegrationResult
 
 
@@ -69,10 +72,20 @@ def classify(name: str, value: object) -> tuple[Outcome, BaseException | None, I
     return "error", failure, IntegrationResult(name, False, None, str(failure))
 
 
-def describe_error(exc: BaseException) -> str:
-    """A one-line text for an exception: our own failures by message, others by type too."""
+def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """A one-line text for an exception: our own failures by message, others by type too.
+
+    Credentials are masked here, where error text enters the history: ``secrets`` (what
+    the integration declares) and anything that looks like one (URL userinfo, ``token=``).
+    """
+    return redact_text(_error_text(exc), secrets)
+
+
+def _error_text(exc: BaseException) -> str:
     if type(exc) in (IntegrationFailure, BadResultError, IntegrationTimeoutError):
         return str(exc)
+    if isinstance(exc, CheckError):
+        return str(exc) or type(exc).__name__
     if isinstance(exc, InjectedFault):
         return f"injected fault: {exc}"
     try:

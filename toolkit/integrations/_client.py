@@ -1,0 +1,78 @@
+"""SharedClient: the ``httpx.AsyncClient`` that HTTP checks share, one per event loop.
+
+An httpx client belongs to the event loop it first ran on, so the holder keeps one
+client per loop (and per TLS verification setting). A runner's ``close()`` /
+``aclose()`` closes the clients of its checks; the next call opens a fresh one.
+
+The client has no connection limit: the runner already runs at most one call per
+check, and a shared limit would let slow checks hold connections that healthy
+ones wait for, which is exactly the coupling breakers exist to prevent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import weakref
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger("toolkit")
+
+Verify = bool | str
+"""True (system CAs), False (no verification) or the path of a CA bundle file."""
+
+LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100, keepalive_expiry=5.0)
+
+
+class SharedClient:
+    """One ``httpx.AsyncClient`` per event loop and TLS setting, for every check holding this."""
+
+    def __init__(self, **client_options: Any) -> None:
+        self._options: dict[str, Any] = {"limits": LIMITS, "timeout": None, **client_options}
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Verify, httpx.AsyncClient]
+        ] = weakref.WeakKeyDictionary()
+
+    def get(self, verify: Verify = True) -> httpx.AsyncClient:
+        """The running loop's client for ``verify``, opened on first use."""
+        loop = asyncio.get_running_loop()
+        clients = self._clients.setdefault(loop, {})
+        client = clients.get(verify)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(verify=_ssl_setting(verify), **self._options)
+            clients[verify] = client
+        return client
+
+    @property
+    def open_clients(self) -> int:
+        """How many clients are open, over all loops."""
+        return sum(not c.is_closed for clients in self._clients.values() for c in clients.values())
+
+    async def aclose(self) -> None:
+        """Close the running loop's clients; forget those of loops that are already closed."""
+        loop = asyncio.get_running_loop()
+        for other in [lp for lp in self._clients if lp is not loop and lp.is_closed()]:
+            del self._clients[other]
+        clients = self._clients.pop(loop, {})
+        for client in clients.values():
+            try:
+                await client.aclose()
+            except Exception:
+                logger.exception("closing an HTTP client failed; ignored")
+
+    def __repr__(self) -> str:
+        return f"<SharedClient {self.open_clients} open>"
+
+
+def _ssl_setting(verify: Verify) -> ssl.SSLContext | bool:
+    """What httpx takes for ``verify``: a context for a CA bundle path, else the bool."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+DEFAULT_CLIENT = SharedClient()
+"""The holder used by checks not given one of their own."""

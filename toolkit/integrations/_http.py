@@ -1,0 +1,269 @@
+"""HttpCheck: one HTTP request per call, judged by its status and optionally a JSON value.
+
+Data on success: ``status``, ``elapsed_ms``, ``size`` (bytes read), ``truncated`` and,
+with ``json_key``, the ``value`` found there. The body is read up to ``max_body_bytes``
+and no further (a 50 MB answer costs 1 MiB), and a cut body says so in ``note``.
+Each kind of failure raises its own ``CheckError`` with a message that names the
+request (URL credentials masked) and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from toolkit._errors import (
+    CheckConnectError,
+    CheckError,
+    CheckTimeoutError,
+    CheckTlsError,
+    ConfigError,
+    HttpProtocolError,
+    HttpStatusError,
+    InvalidJsonError,
+    JsonKeyError,
+)
+from toolkit._redact import SECRET_HEADERS, is_secret_header, redact_text, redact_url
+from toolkit._results import IntegrationResult
+from toolkit.integrations import _options as opt
+from toolkit.integrations._client import DEFAULT_CLIENT, SharedClient, Verify
+from toolkit.integrations._settings import EnvSettings, check_name, references
+
+logger = logging.getLogger("toolkit")
+
+DEFAULT_SECRET_HEADERS: tuple[str, ...] = tuple(sorted(SECRET_HEADERS))
+
+
+class HttpCheck:
+    """An integration that requests ``url`` and checks the answer.
+
+    ``url`` and header values may refer to environment variables as ``${NAME}``;
+    ``token_env`` names a variable sent as ``Authorization: Bearer <value>``. The check
+    is configured when all of them are set. ``secret_headers`` adds to the headers that
+    are always masked (Authorization, Cookie, X-Api-Key, ...); ``secret_env`` names
+    variables whose values are masked besides the header values and names that look
+    secret (``*_TOKEN``, ``*_KEY``, ...). ``timeout`` is httpx's own per-request timeout;
+    the runner's policy timeout bounds the whole call either way.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        expect_status: int | range | Iterable[int] | str = range(200, 400),
+        json_key: str | None = None,
+        timeout: float | None = None,
+        secret_headers: Iterable[str] = DEFAULT_SECRET_HEADERS,
+        display_name: str | None = None,
+        token_env: str | None = None,
+        token_scheme: str = "Bearer",
+        secret_env: Iterable[str] = (),
+        follow_redirects: bool = False,
+        max_body_bytes: int = opt.DEFAULT_MAX_BODY_BYTES,
+        verify: Verify = True,
+        env: Mapping[str, str] | None = None,
+        client: SharedClient | httpx.AsyncClient | None = None,
+    ) -> None:
+        self.name = opt.name(name)
+        self.display_name = display_name or name
+        self.url = opt.url(url)
+        self.method = opt.method(method)
+        self.headers = opt.headers(headers)
+        self.expect_status = opt.statuses(expect_status)
+        self.json_key = opt.json_key(json_key)
+        self.timeout = None if timeout is None else opt.seconds(timeout, "timeout")
+        self.secret_headers = frozenset(
+            h.lower() for h in opt.names(secret_headers, "secret_headers")
+        )
+        self.token_env = None if token_env is None else check_name(token_env, "token_env")
+        self.token_scheme = token_scheme
+        self.follow_redirects = bool(follow_redirects)
+        self.max_body_bytes = opt.byte_count(max_body_bytes, "max_body_bytes")
+        if not isinstance(verify, bool | str):
+            raise ConfigError(f"verify must be True, False or a CA bundle path, got {verify!r}")
+        self.verify = verify
+        self._client = DEFAULT_CLIENT if client is None else client
+        header_refs = [r for value in self.headers.values() for r in references(value)]
+        needed = [*references(self.url), *header_refs]
+        secret = [*opt.names(secret_env, "secret_env"), *header_refs]
+        if self.token_env:
+            needed.append(self.token_env)
+            secret.append(self.token_env)
+        literal = not self.url.startswith("${")
+        self.settings = EnvSettings(needed, secret=secret, literal=literal, env=env)
+
+    # ----------------------------------------------------------- contract
+    def is_configured(self) -> bool:
+        """True when every environment variable the check refers to is set."""
+        return self.settings.is_configured()
+
+    def validate_config(self) -> str | None:
+        """A warning naming the unset variables when only some settings are present."""
+        return self.settings.warning()
+
+    def secrets(self) -> list[str]:
+        """Every value never to be shown: secret variables, secret headers, URL credentials."""
+        values = self.settings.secret_values()
+        expanded = self._request_headers()
+        for header, value in expanded.items():
+            if is_secret_header(header, self.secret_headers):
+                values.append(value)
+                scheme, _, credential = value.partition(" ")
+                if credential and scheme.isalpha():
+                    values.append(credential)
+        parts = httpx.URL(self._target_url()) if self._url_ok() else None
+        if parts is not None and parts.password:
+            values.append(parts.password)
+        return values
+
+    async def fetch(self) -> IntegrationResult:
+        """Send the request, read at most ``max_body_bytes`` and judge the answer."""
+        url, shown = self._target_url(), self.shown_url()
+        request = f"{self.method} {shown}"
+        client = (
+            self._client.get(self.verify)
+            if isinstance(self._client, SharedClient)
+            else self._client
+        )
+        started = time.perf_counter()
+        try:
+            async with client.stream(
+                self.method,
+                url,
+                headers=self._request_headers(),
+                timeout=httpx.USE_CLIENT_DEFAULT if self.timeout is None else self.timeout,
+                follow_redirects=self.follow_redirects,
+            ) as response:
+                body, truncated = await _read_capped(response, self.max_body_bytes)
+        except httpx.HTTPError as exc:
+            raise self._translate(exc, request) from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        status = response.status_code
+        if status not in self.expect_status:
+            reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+            raise HttpStatusError(
+                f"HTTP {status}{reason} from {request}; expected {self.expect_status.label}", status
+            )
+        data: dict[str, Any] = {
+            "status": status, "elapsed_ms": round(elapsed_ms, 3), "size": len(body),
+            "truncated": truncated,
+        }  # fmt: skip
+        if truncated:
+            data["note"] = f"body truncated at {self.max_body_bytes} bytes (max_body_bytes)"
+        if self.json_key is not None:
+            data["value"] = self._json_value(body, truncated, request)
+        logger.debug("http check %r: %s -> %d in %.1f ms", self.name, request, status, elapsed_ms)
+        return IntegrationResult(self.name, True, data)
+
+    async def aclose(self) -> None:
+        """Close the shared client of the running loop (a client passed in is the caller's)."""
+        if isinstance(self._client, SharedClient):
+            await self._client.aclose()
+
+    # -------------------------------------------------------------- helpers
+    def shown_url(self) -> str:
+        """The URL as it may be shown: expanded, with credentials and secret values masked."""
+        return redact_url(self._target_url(), self.settings.secret_values())
+
+    def _target_url(self) -> str:
+        return self.settings.expand(self.url)
+
+    def _url_ok(self) -> bool:
+        try:
+            httpx.URL(self._target_url())
+        except Exception:
+            return False
+        return True
+
+    def _request_headers(self) -> dict[str, str]:
+        expanded = {k: self.settings.expand(v) for k, v in self.headers.items()}
+        if self.token_env:
+            token = self.settings.env.get(self.token_env, "")
+            expanded["Authorization"] = f"{self.token_scheme} {token}".strip()
+        return expanded
+
+    def _json_value(self, body: bytes, truncated: bool, request: str) -> Any:
+        if truncated:
+            raise InvalidJsonError(
+                f"body from {request} is larger than {self.max_body_bytes} bytes "
+                "(max_body_bytes); not parsed as JSON"
+            )
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidJsonError(f"body from {request} is not valid JSON: {exc}") from exc
+        try:
+            return opt.dig(document, self.json_key or "")
+        except KeyError as exc:
+            raise JsonKeyError(f"json_key {self.json_key!r}: {exc.args[0]} in {request}") from exc
+
+    def _translate(self, exc: httpx.HTTPError, request: str) -> CheckError:
+        """Our error for an httpx error: connect, TLS, timeout or protocol, secrets masked."""
+        detail = redact_text(str(exc) or type(exc).__name__, self.secrets())
+        if isinstance(exc, httpx.TimeoutException):
+            kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
+            limit = f" after {self.timeout:g}s" if self.timeout is not None else ""
+            return CheckTimeoutError(f"{kind}{limit} on {request}")
+        if _is_tls(exc):
+            return CheckTlsError(f"TLS failed: {detail} ({request})")
+        if isinstance(exc, httpx.ConnectError):
+            return CheckConnectError(f"cannot connect: {_connect_reason(exc, detail)} ({request})")
+        if isinstance(exc, httpx.TooManyRedirects):
+            return HttpProtocolError(f"too many redirects from {request}")
+        return HttpProtocolError(f"{type(exc).__name__}: {detail} ({request})")
+
+    def __repr__(self) -> str:
+        return f"HttpCheck({self.name!r}, {self.method} {redact_url(self.url)!r})"
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """At most ``cap`` bytes of the body, and whether more was left unread."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        if size + len(chunk) > cap:
+            chunks.append(chunk[: cap - size])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the errors it was raised from, outermost first."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in found):
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _is_tls(exc: BaseException) -> bool:
+    """True when ``exc`` or an error it wraps comes from the TLS layer."""
+    if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in _chain(exc)):
+        return True
+    text = str(exc)
+    return "[SSL" in text or "CERTIFICATE_VERIFY_FAILED" in text
+
+
+def _connect_reason(exc: BaseException, detail: str) -> str:
+    """Why no connection was made, from the socket error underneath httpx's."""
+    for cause in _chain(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return f"unknown host ({cause.strerror or cause})"
+        if isinstance(cause, OSError) and cause.errno is not None and cause.strerror:
+            return cause.strerror[0].lower() + cause.strerror[1:]
+    return detail
