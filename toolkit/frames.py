@@ -20,6 +20,7 @@ has its columns even when there is nothing to show.
     name, display_name, success, error_message, data
 ``events(runner)`` one row per breaker state change, oldest first:
     at, name, old_state, new_state
+``style(df)`` any of these as an HTML-escaped ``Styler`` with state colours and bars.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from toolkit._results import IntegrationResults
     from toolkit._runner import IntegrationRunner
 
-__all__ = ["breakers", "calls", "events", "latency", "results"]
+__all__ = ["breakers", "calls", "events", "latency", "results", "style"]
 
 STATE_DTYPE = pd.CategoricalDtype(list(STATES))
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
@@ -100,7 +101,8 @@ def breakers(runner: IntegrationRunner) -> pd.DataFrame:
             "failures": np.asarray([s.failures for s in rows], dtype="int64"),
             "fail_max": np.asarray([s.fail_max for s in rows], dtype="int64"),
             "opened_at": pd.Series(
-                pd.to_datetime([s.opened_at for s in rows], utc=True), dtype="datetime64[ns, UTC]"
+                pd.to_datetime(pd.Series([s.opened_at for s in rows], dtype=object), utc=True),
+                dtype="datetime64[ns, UTC]",
             ),
             "trial_in_s": np.asarray(
                 [np.nan if s.trial_in_s is None else s.trial_in_s for s in rows], dtype="float64"
@@ -135,7 +137,7 @@ def latency(runner: IntegrationRunner) -> pd.DataFrame:
         index=index, columns=list(OUTCOMES), fill_value=0
     )
     ran = ms[outcome != "circuit_open"].groupby(names[outcome != "circuit_open"])
-    quant = ran.quantile([0.5, 0.95, 0.99]).unstack() if len(ran) else pd.DataFrame()
+    quant = ran.quantile(np.array([0.5, 0.95, 0.99])).unstack() if len(ran) else pd.DataFrame()
     out = pd.DataFrame(index=index)
     out["calls"] = counts.sum(axis=1).astype("int64")
     for kind in OUTCOMES:
@@ -162,3 +164,6 @@ def results(results: IntegrationResults) -> pd.DataFrame:
             "data": pd.Series([s.data for s in sections], dtype="object"),
         }
     )
+
+
+from toolkit._styling import style  # noqa: E402  (re-exported: frames.style(df))
