@@ -45,7 +45,7 @@ class Probe:
     def validate_config(self) -> str | None:
         return self.warning
 
-    async def fetch(self) -> IntegrationResult:
+    async def fetch(self) -> Any:
         self.calls += 1
         self.active += 1
         self.max_active = max(self.max_active, self.active)

@@ -42,5 +42,8 @@ def test_failing_demo_integration_raises_a_connection_error() -> None:
     registry = demo_registry(0)
     registry.register(service)
     runner = IntegrationRunner(registry)
-    assert runner.run_one_sync("svc").error == "ConnectionError: svc: connection refused (simulated outage)"
+    assert (
+        runner.run_one_sync("svc").error
+        == "ConnectionError: svc: connection refused (simulated outage)"
+    )
     runner.close()

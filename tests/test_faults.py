@@ -91,9 +91,9 @@ async def test_clear_faults_without_name_clears_every_fault() -> None:
 
 def test_bad_fault_arguments_are_refused() -> None:
     runner = IntegrationRunner(registry_of(Probe("svc")))
-    with pytest.raises(ConfigError, match="toolkit.Fault"):
+    with pytest.raises(ConfigError, match=r"toolkit\.Fault"):
         runner.inject("svc", "fail")  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="between 0 and 1, got 1.5"):
+    with pytest.raises(ConfigError, match=r"between 0 and 1, got 1\.5"):
         Fault.flaky(1.5)
     with pytest.raises(ConfigError, match="seconds >= 0, got -1"):
         Fault.slow(-1)
@@ -102,6 +102,7 @@ def test_bad_fault_arguments_are_refused() -> None:
 
 
 def test_fault_labels() -> None:
-    assert [f.label for f in (Fault.slow(2), Fault.flaky(0.3), Fault.hang(), Fault.bad_result())] == [
+    faults = (Fault.slow(2), Fault.flaky(0.3), Fault.hang(), Fault.bad_result())
+    assert [f.label for f in faults] == [
         "slow(2s)", "flaky(30%)", "hang()", "bad_result()",
     ]  # fmt: skip

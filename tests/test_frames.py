@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
 from probes import Probe, registry_of
@@ -15,7 +17,7 @@ CALL_COLUMNS = [
 
 
 @pytest.fixture
-def runner() -> IntegrationRunner:
+def runner() -> Iterator[IntegrationRunner]:
     probes = [Probe("fast"), Probe("slow", "sleep", delay=0.03), Probe("down", "raise")]
     runner = IntegrationRunner(registry_of(*probes), fail_max=2, timeout=1)
     runner.inject("fast", Fault.slow(0.001))
@@ -79,7 +81,7 @@ def test_breakers_one_row_per_integration_most_severe_first(runner: IntegrationR
     assert down["failures"] == 2 and down["fail_max"] == 2
     assert 0 < down["trial_in_s"] <= 60
     assert str(df["opened_at"].dtype) == "datetime64[ns, UTC]"
-    assert pd.isna(df.set_index("name").loc["slow", "opened_at"])
+    assert df.set_index("name")["opened_at"].isna()["slow"]
     assert df.set_index("name").loc["slow", "last_outcome"] == "ok"
 
 

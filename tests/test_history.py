@@ -12,7 +12,9 @@ from toolkit._history import CallHistory, EventLog
 
 
 def _append(history: CallHistory, run_id: int, name: str = "a") -> None:
-    history.append(run_id, name, 1_700_000_000.0 + run_id, 0.01, "ok", None, "closed", "closed", None, False)
+    history.append(
+        run_id, name, 1_700_000_000.0 + run_id, 0.01, "ok", None, "closed", "closed", None, False
+    )
 
 
 def test_history_is_bounded_and_drops_the_oldest() -> None:
@@ -58,9 +60,14 @@ def test_version_grows_with_each_change() -> None:
 
 def test_event_log_is_bounded() -> None:
     events = EventLog(maxlen=2)
-    for i, (old, new) in enumerate([("closed", "open"), ("open", "half-open"), ("half-open", "closed")]):
+    for i, (old, new) in enumerate(
+        [("closed", "open"), ("open", "half-open"), ("half-open", "closed")]
+    ):
         events.append(1_700_000_000.0 + i, "a", old, new)  # type: ignore[arg-type]
-    assert [(e.old_state, e.new_state) for e in events] == [("open", "half-open"), ("half-open", "closed")]
+    assert [(e.old_state, e.new_state) for e in events] == [
+        ("open", "half-open"),
+        ("half-open", "closed"),
+    ]
     assert isinstance(events[-1], BreakerEvent)
 
 

@@ -25,17 +25,22 @@ class TestBadValues:
             ({"slow_after": 0}, "slow_after must be a finite number of seconds > 0"),
         ],
     )
-    def test_runner_refuses_bad_policy_values(self, kwargs: dict[str, object], fragment: str) -> None:
+    def test_runner_refuses_bad_policy_values(
+        self, kwargs: dict[str, object], fragment: str
+    ) -> None:
         with pytest.raises(ConfigError) as info:
             IntegrationRunner(registry_of(Probe("a")), **kwargs)  # type: ignore[arg-type]
         assert fragment in str(info.value)
         assert isinstance(info.value, ValueError)
 
     def test_reset_timeout_zero_is_allowed(self) -> None:
-        assert IntegrationRunner(registry_of(Probe("a")), reset_timeout=0).policy("a").reset_timeout == 0
+        assert (
+            IntegrationRunner(registry_of(Probe("a")), reset_timeout=0).policy("a").reset_timeout
+            == 0
+        )
 
     def test_unknown_policy_setting_is_named(self) -> None:
-        with pytest.raises(ConfigError, match="'timout'.*known settings: fail_max"):
+        with pytest.raises(ConfigError, match=r"'timout'.*known settings: fail_max"):
             IntegrationRunner(registry_of(Probe("a")), policies={"a": {"timout": 3}})
 
     def test_bad_override_value_is_refused_at_construction(self) -> None:

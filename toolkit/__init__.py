@@ -89,7 +89,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import pandas, widgets, httpx and redis layers on first use: ``import toolkit`` stays light."""
+    """Load the pandas, widget, HTTP and fleet layers on first use, not at import."""
     if name not in _LAZY:
         raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
     import importlib

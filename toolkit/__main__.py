@@ -17,11 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "demo":
         from toolkit._demo_story import main as demo_main
 
-        return demo_main(rest)
+        return int(demo_main(rest))
     if command == "check":
         from toolkit._check import main as check_main
 
-        return check_main(rest)
+        return int(check_main(rest))
     print(f"unknown command {command!r}\n{usage}", file=sys.stderr)
     return 2
 

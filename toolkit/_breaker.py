@@ -14,6 +14,7 @@ therefore split in two steps that never hold the lock across an ``await``:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -99,18 +100,24 @@ def trial_in(cb: pybreaker.CircuitBreaker, now: datetime | None = None) -> float
     return max(0.0, (due - now).total_seconds())
 
 
-def admit(cb: pybreaker.CircuitBreaker) -> State | None:
-    """The state the call runs in, or None when an open breaker refuses it.
+def admit(cb: pybreaker.CircuitBreaker) -> State | float:
+    """The state the call runs in, or the seconds left until the trial when refused.
 
     An open breaker whose ``reset_timeout`` has passed moves to half-open: the
-    caller's call is the trial.
+    caller's call is the trial. A closed breaker costs one storage read.
     """
+    state = cb._state_storage.state
+    if state == "closed":
+        return "closed"
     with cb._lock:
         state = storage_state(cb)
         if state != "open":
             return state
-        if trial_in(cb) > 0.0:
-            return None
+        opened_at = cb._state_storage.opened_at
+        if opened_at is not None:
+            left = opened_at.timestamp() + cb.reset_timeout - time.time()
+            if left > 0.0:
+                return left
         cb.half_open()
         return "half-open"
 

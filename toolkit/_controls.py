@@ -41,7 +41,7 @@ class RunnerControls:
     events: EventLog
     storage: BreakerStorage
 
-    def _observe(self, slot: Slot, state: State) -> None:
+    def _observe(self, slot: Slot, state: State, by_hand: bool = False) -> None:
         raise NotImplementedError
 
     def _state_of(self, slot: Slot) -> State:
@@ -117,7 +117,7 @@ class RunnerControls:
         self._changed(slot)
 
     def _changed(self, slot: Slot) -> None:
-        self._observe(slot, self._state_of(slot))
+        self._observe(slot, self._state_of(slot), by_hand=True)
         self._control_version += 1
 
     # --------------------------------------------------------------- faults
@@ -251,5 +251,10 @@ class RunnerControls:
 
     def __repr__(self) -> str:
         states = [self._state_of(s) for s in self._slots.values()]
-        summary = ", ".join(f"{states.count(s)} {s}" for s in ("closed", "half-open", "open", "isolated") if s in states)
-        return f"<IntegrationRunner {len(self._slots)} integrations ({summary or 'none'}), {self._default!r}>"
+        summary = ", ".join(
+            f"{states.count(s)} {s}"
+            for s in ("closed", "half-open", "open", "isolated")
+            if s in states
+        )
+        count = len(self._slots)
+        return f"<IntegrationRunner {count} integrations ({summary or 'none'}), {self._default!r}>"

@@ -28,6 +28,7 @@ _LATENCY_COLUMNS = ["name", "calls", "ok", "error", "circuit_open", "success_rat
 def _show(caption: str, frame: pd.DataFrame) -> None:
     print(f"\n  {caption}")
     frame = frame.copy()
+    column: str
     for column in frame.select_dtypes("string"):
         frame[column] = frame[column].fillna("")
     text = frame.to_string(
@@ -51,8 +52,12 @@ def _results(runner: IntegrationRunner) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     """Run the story; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m toolkit demo", description=__doc__)
-    parser.add_argument("--reset-timeout", type=float, default=2.0,
-                        help="seconds an open breaker waits before its trial (default 2)")  # fmt: skip
+    parser.add_argument(
+        "--reset-timeout",
+        type=float,
+        default=2.0,
+        help="seconds an open breaker waits before its trial (default 2)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated services")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 160)
@@ -79,9 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         for attempt in range(1, runner.policy(victim).fail_max + 1):
             runner.run_all_sync()
             b = runner.status(victim)
-            print(f"  run {attempt}: {victim} -> {b.last_outcome}, failures {b.failures}/{b.fail_max},"
-                  f" breaker {b.state}; others ok: "
-                  f"{all(s.last_outcome == 'ok' for s in runner.statuses() if s.name != victim)}")  # fmt: skip
+            others_ok = all(s.last_outcome == "ok" for s in runner.statuses() if s.name != victim)
+            print(
+                f"  run {attempt}: {victim} -> {b.last_outcome},"
+                f" failures {b.failures}/{b.fail_max}, breaker {b.state}; others ok: {others_ok}"
+            )
         _show(f"The {victim} breaker opened after {runner.policy(victim).fail_max} failures:",
               frames.breakers(runner)[_BREAKER_COLUMNS])  # fmt: skip
 
@@ -89,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         before = service.calls
         runner.run_all_sync()
         skipped = frames.calls(runner).query("name == @victim").iloc[-1]
-        print(f"  {victim}: outcome {skipped['outcome']!r} in {skipped['duration_ms'] * 1000:.0f} µs,"
-              f" fetch calls during the run: {service.calls - before}")  # fmt: skip
+        micros = skipped["duration_ms"] * 1000
+        print(
+            f"  {victim}: outcome {skipped['outcome']!r} in {micros:.0f} µs,"
+            f" fetch calls during the run: {service.calls - before}"
+        )
         _show("The run's results: the others still deliver data:", _results(runner))
 
         _step(4, f"{victim} recovers; after {args.reset_timeout:g} s one trial call decides")

@@ -33,7 +33,7 @@ class Fault:
 
     @classmethod
     def slow(cls, seconds: float) -> Fault:
-        """Every call waits ``seconds`` before ``fetch`` runs (the wait counts toward the timeout)."""
+        """Every call waits ``seconds`` before ``fetch`` (the wait counts toward the timeout)."""
         if not _finite(seconds) or seconds < 0:
             raise ConfigError(f"Fault.slow needs seconds >= 0, got {seconds!r}")
         return cls("slow", seconds=float(seconds))

@@ -23,7 +23,11 @@ class Policy:
         _check_seconds("reset_timeout", self.reset_timeout, positive=False)
         if self.slow_after is not None:
             _check_seconds("slow_after", self.slow_after, positive=True)
-        if isinstance(self.fail_max, bool) or not isinstance(self.fail_max, int) or self.fail_max < 1:
+        if (
+            isinstance(self.fail_max, bool)
+            or not isinstance(self.fail_max, int)
+            or self.fail_max < 1
+        ):
             raise ConfigError(
                 f"fail_max must be a whole number of failures >= 1, got {self.fail_max!r}"
             )

@@ -80,7 +80,9 @@ class IntegrationRegistry:
                 warning = instance.validate_config()
                 ready = bool(instance.is_configured())
             except Exception as exc:
-                logger.warning("integration %r skipped: its configuration check raised %r", name, exc)
+                logger.warning(
+                    "integration %r skipped: its configuration check raised %r", name, exc
+                )
                 continue
             if warning:
                 logger.warning("integration %r is partly configured: %s", name, warning)
@@ -91,7 +93,7 @@ class IntegrationRegistry:
         return configured
 
     def names(self) -> list[str]:
-        """Names known without instantiating (classes whose name is set in ``__init__`` are left out)."""
+        """Names known before instantiation (a name set in ``__init__`` is not known yet)."""
         return [n for n in (_static_name(e) for e in self._entries) if n is not None]
 
     def __len__(self) -> int:
@@ -114,7 +116,7 @@ def _check_contract(obj: object) -> None:
             f"{_describe(obj)} is not an integration: missing {', '.join(missing)}. "
             "An integration needs name: str, is_configured(), validate_config() and async fetch()"
         )
-    fetch = getattr(obj, "fetch")
+    fetch = getattr(obj, "fetch", None)
     if not inspect.iscoroutinefunction(fetch):
         raise NotAnIntegrationError(
             f"{_describe(obj)}.fetch must be declared 'async def fetch(self)'; got a plain callable"

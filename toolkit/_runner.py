@@ -90,9 +90,12 @@ class IntegrationRunner(RunnerControls):
         """Run every integration once, in parallel; never raises because of one."""
         run_id = next(self._runs)
         loop = asyncio.get_running_loop()
-        items = [self._start(slot, run_id, loop) for slot in self._slots.values()]
+        slots = list(self._slots.values())
+        items = [self._start(slot, run_id, loop) for slot in slots]
         await self._await([i for i in items if isinstance(i, Flight)])
-        results = IntegrationResults([self._section(i) for i in items])
+        results = IntegrationResults(
+            [_section(slot, item) for slot, item in zip(slots, items, strict=True)]
+        )
         self.last_results = results
         return results
 
@@ -123,10 +126,12 @@ class IntegrationRunner(RunnerControls):
             flight.waiters += 1
             return flight
         t0 = _perf()
-        before = "isolated" if slot.isolated else _breaker.admit(slot.breaker)
-        if before is None or before == "isolated":
-            return self._refuse(slot, run_id, t0)
-        self._observe(slot, before)
+        admitted = "isolated" if slot.isolated else _breaker.admit(slot.breaker)
+        if isinstance(admitted, float) or admitted == "isolated":
+            return self._refuse(slot, run_id, t0, admitted)
+        before: State = admitted
+        if before != slot.known_state:
+            self._observe(slot, before)
         active = slot.fault
         flight = Flight(
             slot, run_id, before, _now(), t0, loop.time() + slot.policy.timeout + self.grace,
@@ -136,15 +141,17 @@ class IntegrationRunner(RunnerControls):
         flight.task = loop.create_task(self._fly(flight), name=f"toolkit:{slot.name}")
         return flight
 
-    def _refuse(self, slot: Slot, run_id: int, t0: float) -> IntegrationResult:
+    def _refuse(
+        self, slot: Slot, run_id: int, t0: float, refusal: float | str
+    ) -> IntegrationResult:
         """Answer for a breaker that refuses calls: ``fetch`` is not called."""
         state: State
-        if slot.isolated:
-            state, error = "isolated", "circuit isolated: held open until reset"
+        if isinstance(refusal, float):
+            state, error = "open", f"circuit open: trial in {refusal:.1f}s"
         else:
-            state = "open"
-            error = f"circuit open: trial in {_breaker.trial_in(slot.breaker):.1f}s"
-        self._observe(slot, state)
+            state, error = "isolated", "circuit isolated: held open until reset"
+        if state != slot.known_state:
+            self._observe(slot, state)
         fault = slot.fault.fault.label if slot.fault else None
         self._record(slot, run_id, _now(), _perf() - t0, "circuit_open", error, state, state, fault)
         return IntegrationResult(slot.name, False, None, error)
@@ -159,7 +166,7 @@ class IntegrationRunner(RunnerControls):
             async with cm:
                 fetch = slot.integration.fetch
                 value = await (active.call(fetch) if active else fetch())
-        except TimeoutError as exc:
+        except TimeoutError:
             if cm.expired():
                 exc = IntegrationTimeoutError(f"timed out after {timeout:g}s")
                 self._finish(flight, "timeout", exc, None)
@@ -176,7 +183,9 @@ class IntegrationRunner(RunnerControls):
             self._finish(flight, "error", exc, None)
             return
         if cm.expired():  # fetch swallowed its cancellation but returned before the grace ran out
-            self._finish(flight, "timeout", IntegrationTimeoutError(f"timed out after {timeout:g}s"), None)
+            self._finish(
+                flight, "timeout", IntegrationTimeoutError(f"timed out after {timeout:g}s"), None
+            )
             return
         outcome, failure, result = classify(slot.name, value)
         self._finish(flight, outcome, failure, result)
@@ -216,31 +225,43 @@ class IntegrationRunner(RunnerControls):
         if result is None or failure is not None:
             result = IntegrationResult(slot.name, False, None, error)
         flight.result = result
+        for waiter in flight.watchers:
+            waiter.settled()
 
     async def _await(self, flights: list[Flight]) -> None:
-        """Wait for ``flights``; abandon any still running ``grace`` seconds past its timeout."""
-        if not flights:
+        """Wait for ``flights``; abandon any still running ``grace`` seconds past its timeout.
+
+        One future per wait, resolved by the last flight to settle, rather than a
+        callback on every task: the wait costs the same for one call or ten thousand.
+        """
+        pending = [f for f in flights if not f.settled]
+        if not pending:
+            for flight in flights:
+                flight.waiters -= 1
             return
         loop = asyncio.get_running_loop()
-        pending = {f.task: f for f in flights if not f.settled and f.task is not None}
+        waiter = _Waiter(loop, len(pending))
+        for flight in pending:
+            flight.watchers.append(waiter)
         try:
-            while pending:
-                delay = min(f.deadline for f in pending.values()) - loop.time()
+            while waiter.remaining:
+                unsettled = [f.deadline for f in pending if not f.settled]
+                if not unsettled:
+                    break
+                delay = min(unsettled) - loop.time()
                 if delay > 0:
-                    done, _ = await asyncio.wait(pending, timeout=delay)
-                    for task in done:
-                        del pending[task]
+                    await asyncio.wait((waiter.future,), timeout=delay)
                 now = loop.time()
-                for task, flight in list(pending.items()):
-                    if flight.settled:
-                        del pending[task]
-                    elif flight.deadline <= now:
+                for flight in pending:
+                    if not flight.settled and flight.deadline <= now:
                         self._abandon(flight)
-                        del pending[task]
         except asyncio.CancelledError:
             for flight in flights:
                 self._leave(flight)
             raise
+        finally:
+            for flight in pending:
+                flight.watchers.remove(waiter)
         for flight in flights:
             flight.waiters -= 1
 
@@ -271,17 +292,9 @@ class IntegrationRunner(RunnerControls):
             flight.task.cancel()
         logger.debug("call of %r cancelled with its run", flight.slot.name)
 
-    def _section(self, item: Flight | IntegrationResult) -> IntegrationSection:
-        result = self._result_of(item) if isinstance(item, Flight) else item
-        slot = self._slots.get(result.name)
-        shown = slot.display_name if slot else result.name
-        return IntegrationSection(result.name, shown, result.success, result.data, result.error)
-
     @staticmethod
     def _result_of(flight: Flight) -> IntegrationResult:
-        if flight.result is not None:
-            return flight.result
-        return IntegrationResult(flight.slot.name, False, None, "call was cancelled")
+        return _result_of(flight)
 
     # ------------------------------------------------------------- recording
     def _record(
@@ -303,24 +316,28 @@ class IntegrationRunner(RunnerControls):
                 except Exception:
                     logger.exception("observer %r raised; ignored", observer)
 
-    def _observe(self, slot: Slot, state: State) -> None:
-        """Note the breaker's state; a change becomes an event (and a log line)."""
+    def _observe(self, slot: Slot, state: State, by_hand: bool = False) -> None:
+        """Note the breaker's state; a change becomes an event and a log line.
+
+        A breaker opening by itself logs one WARNING and closing logs INFO; changes
+        made by hand (trip, reset, isolate) log at INFO.
+        """
         old = slot.known_state
         if state == old:
             return
         slot.known_state = state
         self.events.append(_now(), slot.name, old, state)
-        if state == "open":
+        if by_hand:
+            logger.info("circuit breaker %r set by hand: %s -> %s", slot.name, old, state)
+        elif state == "open":
             logger.warning(
                 "circuit breaker %r opened (%s -> open): calls skipped for %gs",
                 slot.name, old, slot.policy.reset_timeout,
             )  # fmt: skip
-        elif state == "isolated":
-            logger.warning("circuit breaker %r isolated: held open until reset", slot.name)
         elif state == "closed":
             logger.info("circuit breaker %r closed (%s -> closed)", slot.name, old)
         else:
-            logger.debug("circuit breaker %r half-open: trial call", slot.name)
+            logger.debug("circuit breaker %r %s -> %s", slot.name, old, state)
 
     def _state_of(self, slot: Slot) -> State:
         return "isolated" if slot.isolated else _breaker.storage_state(slot.breaker)
@@ -337,3 +354,34 @@ class IntegrationRunner(RunnerControls):
 def _describe(slot: Slot, failure: BaseException | None) -> str | None:
     """The failure as text, with the integration's declared secrets masked."""
     return None if failure is None else describe_error(failure, secrets_of(slot.integration))
+
+
+class _Waiter:
+    """Counts down the flights one wait is waiting for; its future resolves at zero."""
+
+    __slots__ = ("future", "remaining")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, count: int) -> None:
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.remaining = count
+
+    def settled(self) -> None:
+        """One flight settled."""
+        self.remaining -= 1
+        if self.remaining <= 0 and not self.future.done():
+            self.future.set_result(None)
+
+
+def _result_of(flight: Flight) -> IntegrationResult:
+    """The flight's result (a cancelled call has none)."""
+    if flight.result is not None:
+        return flight.result
+    return IntegrationResult(flight.slot.name, False, None, "call was cancelled")
+
+
+def _section(slot: Slot, item: Flight | IntegrationResult) -> IntegrationSection:
+    """One integration's part of a run's results."""
+    result = _result_of(item) if isinstance(item, Flight) else item
+    return IntegrationSection(
+        slot.name, slot.display_name, result.success, result.data, result.error
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from toolkit._breaker import SafeBreaker
 from toolkit._errors import (
@@ -13,6 +14,7 @@ from toolkit._errors import (
     InjectedFault,
     IntegrationFailure,
     IntegrationTimeoutError,
+    ToolkitError,
 )
 from toolkit._faults import ActiveFault
 from toolkit._history import Outcome, State
@@ -55,6 +57,7 @@ class Flight:
     settled: bool = False
     result: IntegrationResult | None = None
     waiters: int = 1
+    watchers: list[Any] = field(default_factory=list)
 
 
 def classify(name: str, value: object) -> tuple[Outcome, BaseException | None, IntegrationResult]:
@@ -64,7 +67,9 @@ def classify(name: str, value: object) -> tuple[Outcome, BaseException | None, I
             value = IntegrationResult(name, value.success, value.data, value.error)
         if value.success:
             return "ok", None, value
-        failure = IntegrationFailure(value.error or "integration reported failure without an error")
+        failure: ToolkitError = IntegrationFailure(
+            value.error or "integration reported failure without an error"
+        )
         return "error", failure, IntegrationResult(name, False, value.data, str(failure))
     failure = BadResultError(
         f"fetch returned {type(value).__name__} instead of an IntegrationResult"

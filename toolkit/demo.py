@@ -83,7 +83,9 @@ def demo_integrations(
     return made
 
 
-def demo_registry(count: int | None = None, *, seed: int = 7, latency_scale: float = 1.0) -> IntegrationRegistry:
+def demo_registry(
+    count: int | None = None, *, seed: int = 7, latency_scale: float = 1.0
+) -> IntegrationRegistry:
     """A registry of demo integrations, ready for ``IntegrationRunner``."""
     registry = IntegrationRegistry()
     for integration in demo_integrations(count, seed=seed, latency_scale=latency_scale):
