@@ -158,16 +158,11 @@ def _breaker_rows(statuses: Iterable[BreakerStatus]) -> list[list[str]]:
 
 
 def _table(rows: Sequence[Sequence[str]], secrets: list[str]) -> list[str]:
-    """Rows as left-aligned columns (the last column is left ragged), secrets masked."""
+    """Rows as left-aligned columns, secrets masked."""
     cells = [[redact_text(" ".join(str(c).split()), secrets) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    return [
-        "  "
-        + "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=False))
-        + "  "
-        + row[-1]
-        for row in cells
-    ]
+    joined = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
+    return [f"  {line}".rstrip() for line in joined]
 
 
 def _summary(data: Any, limit: int = 80) -> str:
