@@ -1,0 +1,194 @@
+"""Every worker's calls in one capped Redis Stream, written off the hot path.
+
+A call record becomes one stream entry (``XADD <ns>:toolkit:calls MAXLEN ~ n``).
+``StreamWriter`` queues entries in memory and a background thread sends whatever is
+queued in one pipelined round trip, so a guarded call never waits for the stream.
+An entry counts as acknowledged once Redis has answered for it (with
+``appendfsync always`` that means it is on disk). While Redis is down, entries wait
+in a bounded queue (the oldest are dropped first when it fills) and are sent when
+Redis answers again; a batch whose fate is unknown is sent again, and each entry's
+``(worker, seq)`` lets readers drop such repeats.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+
+from toolkit._history import CallRecord
+from toolkit._redis_client import Health, describe
+
+logger = logging.getLogger("toolkit")
+
+STREAM_MAXLEN = 100_000
+"""Entries kept in the stream (approximately: Redis trims whole nodes)."""
+QUEUE_LIMIT = 50_000
+BATCH = 1_000
+
+Entry = dict[str, str | int | float]
+
+
+def encode(record: CallRecord, worker: str, seq: int) -> Entry:
+    """A call record as stream fields; absent optional fields are left out."""
+    entry: Entry = {
+        "worker": worker,
+        "seq": seq,
+        "run_id": record.run_id,
+        "name": record.name,
+        "started_at": repr(record.started_at.timestamp()),
+        "duration_s": repr(record.duration_s),
+        "outcome": record.outcome,
+        "state_before": record.state_before,
+        "state_after": record.state_after,
+        "slow": int(record.slow),
+    }
+    if record.error is not None:
+        entry["error"] = record.error
+    if record.fault is not None:
+        entry["fault"] = record.fault
+    return entry
+
+
+class StreamWriter:
+    """Appends entries to a capped stream from a background thread, in pipelined batches."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        key: str,
+        health: Health,
+        *,
+        maxlen: int = STREAM_MAXLEN,
+        queue_limit: int = QUEUE_LIMIT,
+    ) -> None:
+        self.client = client
+        self.key = key
+        self.health = health
+        self.maxlen = maxlen
+        self.queue_limit = queue_limit
+        self.acknowledged = 0
+        self.dropped = 0
+        self._queue: deque[tuple[str, Any]] = deque()
+        self._sending = 0
+        self._cond = threading.Condition()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._complained = False
+
+    # ------------------------------------------------------------- callers
+    def append(self, entry: Entry) -> None:
+        """Queue one stream entry; never blocks on Redis."""
+        self._put(("xadd", entry))
+
+    def publish(self, key: str, mapping: Mapping[str, str | int | float]) -> None:
+        """Queue a hash write (an integration's policy) in order with the entries."""
+        self._put(("hset", (key, dict(mapping))))
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        with self._cond:
+            if self._closing:
+                return
+            if len(self._queue) >= self.queue_limit:
+                self._queue.popleft()
+                self.dropped += 1
+            self._queue.append(item)
+            if self._thread is None:
+                self._start()
+            self._cond.notify()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"toolkit-stream {self.key}", daemon=True
+        )
+        self._thread.start()
+        atexit.register(self.close, 2.0)
+
+    @property
+    def pending(self) -> int:
+        """Entries and writes not yet acknowledged by Redis."""
+        with self._cond:
+            return len(self._queue) + self._sending
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued is acknowledged (False if ``timeout`` passed first)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._sending, timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued (waiting at most ``timeout`` seconds), then stop the thread."""
+        flushed = self.flush(timeout)
+        with self._cond:
+            self._closing = True
+            left = len(self._queue) + self._sending
+            self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
+        atexit.unregister(self.close)
+        if not flushed and left:
+            logger.warning(
+                "%d call record(s) not written to the Redis stream %r: %s",
+                left, self.key, self.health.last_error or "Redis did not answer in time",
+            )  # fmt: skip
+
+    # -------------------------------------------------------------- thread
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closing)
+                if self._closing:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                self._sending = len(batch)
+            sent = self._send(batch) if self.health.ok else False
+            with self._cond:
+                self._sending = 0
+                if not sent:
+                    self._queue.extendleft(reversed(batch))
+                    overflow = len(self._queue) - self.queue_limit
+                    for _ in range(max(0, overflow)):
+                        self._queue.popleft()
+                        self.dropped += 1
+                self._cond.notify_all()
+            if not sent:
+                self.health.wait_ok(0.5)
+
+    def _send(self, batch: list[tuple[str, Any]]) -> bool:
+        """One pipelined round trip; False when Redis did not answer (the batch is kept)."""
+        pipe = self.client.pipeline(transaction=False)
+        for kind, payload in batch:
+            if kind == "xadd":
+                pipe.xadd(self.key, payload, maxlen=self.maxlen, approximate=True)
+            else:
+                key, mapping = payload
+                pipe.hset(key, mapping=mapping)
+        try:
+            replies = pipe.execute(raise_on_error=False)
+        except redis.RedisError as exc:
+            self.health.failed(exc)
+            return False
+        refused = [r for r in replies if isinstance(r, redis.ResponseError)]
+        if refused and not self._complained:
+            self._complained = True
+            logger.warning(
+                "Redis refused %d write(s) to the call stream %r (%s); those records are dropped",
+                len(refused), self.key, describe(refused[0]),
+            )  # fmt: skip
+        self.dropped += len(refused)
+        self.acknowledged += sum(
+            1 for (kind, _), reply in zip(batch, replies, strict=True)
+            if kind == "xadd" and not isinstance(reply, Exception)
+        )  # fmt: skip
+        return True
+
+    def __repr__(self) -> str:
+        return (
+            f"<StreamWriter {self.key!r} acknowledged={self.acknowledged} "
+            f"pending={self.pending} dropped={self.dropped}>"
+        )
