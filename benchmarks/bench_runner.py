@@ -105,6 +105,29 @@ def measure(n: int, *, open_breakers: bool) -> tuple[float, float]:
     return ours / n * 1e6, theirs / n * 1e6
 
 
+def open_answer_us(samples: int = 2_000) -> float:
+    """Median microseconds for ``await run_one(name)`` on an open breaker."""
+    registry = IntegrationRegistry()
+    registry.register(NoOp("down"))
+    runner = IntegrationRunner(registry)
+    runner.trip("down")
+    loop = asyncio.new_event_loop()
+
+    async def sample() -> list[float]:
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            await runner.run_one("down")
+            times.append(time.perf_counter() - started)
+        return sorted(times)
+
+    try:
+        times = loop.run_until_complete(sample())
+    finally:
+        loop.close()
+    return times[len(times) // 2] * 1e6
+
+
 def main() -> None:
     logging.getLogger("toolkit").setLevel(logging.ERROR)
     print(f"{'case':<28}{'runner us/int':>15}{'baseline us/int':>17}{'ratio':>8}{'goal':>7}")
@@ -113,6 +136,7 @@ def main() -> None:
             ours, theirs = measure(n, open_breakers=open_breakers)
             case = f"N={n:,} {'open breakers' if open_breakers else 'closed, no-op'}"
             print(f"{case:<28}{ours:>15.2f}{theirs:>17.2f}{ours / theirs:>8.2f}{goal:>7.1f}")
+    print(f"run_one() on an open breaker: median {open_answer_us():.1f} us (fetch not called)")
 
 
 if __name__ == "__main__":
