@@ -1,0 +1,78 @@
+"""The notebooks run top to bottom on a real Jupyter kernel, and are stored without outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NAMES = ["01_quickstart.ipynb", "02_failure_isolation.ipynb", "03_dashboard.ipynb"]
+
+pytestmark = pytest.mark.notebook
+
+
+def execute(name: str) -> Any:
+    """Run notebook ``name`` in ``notebooks/`` on the python3 kernel; raises on any error."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=60,
+        startup_timeout=60,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
+    return notebook
+
+
+def outputs(notebook: Any, kind: str) -> list[Any]:
+    """Every output's data of mime type ``kind``."""
+    return [
+        out["data"][kind]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if kind in out.get("data", {})
+    ]
+
+
+def test_all_three_notebooks_are_there() -> None:
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_is_stored_without_outputs(name: str) -> None:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+def test_quickstart_runs_and_reads_the_frames() -> None:
+    notebook = execute("01_quickstart.ipynb")
+    text = "\n".join(outputs(notebook, "text/plain"))
+    assert "'city': 'Oslo'" in text
+    assert "partner_feed" in text and "circuit_open" in text
+    assert any("toolkit-frame" in html for html in outputs(notebook, "text/html"))
+
+
+def test_failure_isolation_tells_the_story_with_plots() -> None:
+    notebook = execute("02_failure_isolation.ipynb")
+    streams = "".join(
+        out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
+    )
+    assert "payments: circuit_open in" in streams
+    assert len(outputs(notebook, "image/png")) == 2  # timeline and latency
+    events = [h for h in outputs(notebook, "text/html") if "new_state" in h]
+    assert events and "half-open" in events[-1]  # the trial call closed the breaker
+
+
+def test_dashboard_notebook_shows_a_live_dashboard() -> None:
+    notebook = execute("03_dashboard.ipynb")
+    assert outputs(notebook, "application/vnd.jupyter.widget-view+json")
+    assert "<Dashboard over 5 integrations, live>" in outputs(notebook, "text/plain")
