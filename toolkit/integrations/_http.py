@@ -1,7 +1,8 @@
 """HttpCheck: one HTTP request per call, judged by its status and optionally a JSON value.
 
 Data on success: ``status``, ``elapsed_ms``, ``size`` (bytes read), ``truncated`` and,
-with ``json_key``, the ``value`` found there. The body is read up to ``max_body_bytes``
+with ``json_key``, the ``value`` found there (secrets masked: an endpoint may echo a
+token). The body is read up to ``max_body_bytes``
 and no further (a 50 MB answer costs 1 MiB), and a cut body says so in ``note``.
 Each kind of failure raises its own ``CheckError`` with a message that names the
 request (URL credentials masked) and what was expected.
@@ -30,7 +31,13 @@ from toolkit._errors import (
     InvalidJsonError,
     JsonKeyError,
 )
-from toolkit._redact import SECRET_HEADERS, is_secret_header, redact_text, redact_url
+from toolkit._redact import (
+    SECRET_HEADERS,
+    is_secret_header,
+    redact_data,
+    redact_text,
+    redact_url,
+)
 from toolkit._results import IntegrationResult
 from toolkit.integrations import _options as opt
 from toolkit.integrations._client import DEFAULT_CLIENT, SharedClient, Verify
@@ -46,11 +53,12 @@ class HttpCheck:
 
     ``url`` and header values may refer to environment variables as ``${NAME}``;
     ``token_env`` names a variable sent as ``Authorization: Bearer <value>``. The check
-    is configured when all of them are set. ``secret_headers`` adds to the headers that
-    are always masked (Authorization, Cookie, X-Api-Key, ...); ``secret_env`` names
-    variables whose values are masked besides the header values and names that look
-    secret (``*_TOKEN``, ``*_KEY``, ...). ``timeout`` is httpx's own per-request timeout;
-    the runner's policy timeout bounds the whole call either way.
+    is configured when all of them are set. ``secret_headers`` adds to the headers whose
+    values are always masked (Authorization, Cookie, X-Api-Key, ...). A variable's value
+    is masked wherever it appears when it goes into a secret header, when its name looks
+    secret (``*_TOKEN``, ``*_KEY``, ``*_PASSWORD``...), or when ``secret_env`` names it.
+    ``timeout`` is httpx's own per-request timeout; the runner's policy timeout bounds
+    the whole call either way.
     """
 
     def __init__(
@@ -95,7 +103,10 @@ class HttpCheck:
         self._client = DEFAULT_CLIENT if client is None else client
         header_refs = [r for value in self.headers.values() for r in references(value)]
         needed = [*references(self.url), *header_refs]
-        secret = [*opt.names(secret_env, "secret_env"), *header_refs]
+        secret = [*opt.names(secret_env, "secret_env")]
+        for header, value in self.headers.items():
+            if is_secret_header(header, self.secret_headers):
+                secret += references(value)
         if self.token_env:
             needed.append(self.token_env)
             secret.append(self.token_env)
@@ -161,7 +172,8 @@ class HttpCheck:
         if truncated:
             data["note"] = f"body truncated at {self.max_body_bytes} bytes (max_body_bytes)"
         if self.json_key is not None:
-            data["value"] = self._json_value(body, truncated, request)
+            value = self._json_value(body, truncated, request)
+            data["value"] = redact_data(value, self.secrets())
         logger.debug("http check %r: %s -> %d in %.1f ms", self.name, request, status, elapsed_ms)
         return IntegrationResult(self.name, True, data)
 

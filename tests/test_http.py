@@ -1,0 +1,298 @@
+"""HttpCheck against a real HTTP server on 127.0.0.1: data, each kind of failure, bounded reads."""
+
+from __future__ import annotations
+
+import socket
+import tracemalloc
+from collections.abc import AsyncIterator
+
+import pytest
+from loopback_http import HttpServer
+
+from toolkit import ConfigError, IntegrationRegistry, IntegrationRunner
+from toolkit.integrations import (
+    CheckConnectError,
+    CheckError,
+    CheckTimeoutError,
+    CheckTlsError,
+    HttpCheck,
+    HttpStatusError,
+    InvalidJsonError,
+    JsonKeyError,
+    SharedClient,
+)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SharedClient]:
+    """A client holder of this test's own, closed on the test's loop at teardown."""
+    holder = SharedClient()
+    yield holder
+    await holder.aclose()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 with nothing listening (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def failure_of(check: HttpCheck) -> CheckError:
+    """The CheckError that ``check.fetch()`` raises (fails the test if it succeeds)."""
+    with pytest.raises(CheckError) as info:
+        await check.fetch()
+    return info.value
+
+
+class TestSuccess:
+    async def test_ok_gives_status_elapsed_and_size(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        result = await HttpCheck("api", http_server.url_for("/ok"), client=client).fetch()
+        assert result.success and result.name == "api"
+        assert result.data["status"] == 200
+        assert result.data["size"] == len(b'{"status": "ok", "value": 42}')
+        assert result.data["elapsed_ms"] > 0
+        assert result.data["truncated"] is False and "value" not in result.data
+
+    async def test_json_key_value_is_in_data(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        check = HttpCheck("api", http_server.url_for("/ok"), json_key="value", client=client)
+        assert (await check.fetch()).data["value"] == 42
+
+    async def test_redirect_is_a_healthy_status_unless_followed(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        url = http_server.url_for("/redirect")
+        plain = await HttpCheck("r", url, client=client).fetch()
+        followed = await HttpCheck(
+            "f", url, follow_redirects=True, json_key="value", client=client
+        ).fetch()
+        assert plain.data["status"] == 302
+        assert followed.data["status"] == 200 and followed.data["value"] == 42
+        assert http_server.hits["/ok"] == 1
+
+    async def test_expect_status_accepts_a_listed_error_status(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        check = HttpCheck(
+            "gone", http_server.url_for("/status/410"), expect_status=[410], client=client
+        )
+        assert (await check.fetch()).data["status"] == 410
+
+    async def test_head_request_reads_no_body(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        result = await HttpCheck(
+            "h", http_server.url_for("/ok"), method="HEAD", client=client
+        ).fetch()
+        assert result.data["status"] == 200 and result.data["size"] == 0
+
+
+class TestFailures:
+    async def test_wrong_status_names_status_request_and_expectation(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        url = http_server.url_for("/status/500")
+        error = await failure_of(HttpCheck("api", url, client=client))
+        assert isinstance(error, HttpStatusError) and error.status == 500
+        assert str(error) == (f"HTTP 500 Internal Server Error from GET {url}; expected 200-399")
+
+    async def test_connection_refused(self, client: SharedClient) -> None:
+        url = f"http://127.0.0.1:{closed_port()}/ok"
+        error = await failure_of(HttpCheck("api", url, client=client))
+        assert isinstance(error, CheckConnectError)
+        assert str(error) == f"cannot connect: connection refused (GET {url})"
+
+    async def test_tls_error_is_its_own_kind(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        url = http_server.url.replace("http://", "https://") + "/ok"  # TLS to a plain-HTTP port
+        error = await failure_of(HttpCheck("api", url, client=client))
+        assert isinstance(error, CheckTlsError)
+        assert str(error).startswith("TLS failed: ") and f"(GET {url})" in str(error)
+
+    async def test_invalid_json(self, http_server: HttpServer, client: SharedClient) -> None:
+        url = http_server.url_for("/invalid-json")
+        error = await failure_of(HttpCheck("api", url, json_key="value", client=client))
+        assert isinstance(error, InvalidJsonError)
+        assert str(error).startswith(f"body from GET {url} is not valid JSON: Expecting value")
+
+    async def test_missing_json_key_lists_the_keys_there(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        check = HttpCheck("api", http_server.url_for("/ok"), json_key="data.id", client=client)
+        error = await failure_of(check)
+        assert isinstance(error, JsonKeyError)
+        assert "'data' not found at the top level (keys: status, value)" in str(error)
+
+    async def test_own_timeout_is_a_check_timeout(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        url = http_server.url_for("/slow/1")
+        error = await failure_of(HttpCheck("api", url, timeout=0.1, client=client))
+        assert isinstance(error, CheckTimeoutError) and isinstance(error, TimeoutError)
+        assert str(error) == f"read timeout after 0.1s on GET {url}"
+
+    async def test_slow_beyond_runner_timeout_is_counted_as_timeout(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        registry = IntegrationRegistry()
+        registry.register(HttpCheck("slow", http_server.url_for("/slow/1"), client=client))
+        runner = IntegrationRunner(registry, timeout=0.1)
+        result = await runner.run_one("slow")
+        assert result.success is False and result.error == "timed out after 0.1s"
+        assert runner.history[-1].outcome == "timeout"
+
+    async def test_each_failure_kind_reads_differently(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        checks = [
+            HttpCheck("status", http_server.url_for("/status/503"), client=client),
+            HttpCheck("refused", f"http://127.0.0.1:{closed_port()}/", client=client),
+            HttpCheck("tls", http_server.url.replace("http:", "https:"), client=client),
+            HttpCheck("json", http_server.url_for("/invalid-json"), json_key="a", client=client),
+            HttpCheck("slow", http_server.url_for("/slow/1"), timeout=0.1, client=client),
+        ]
+        kinds = {type(await failure_of(check)) for check in checks}
+        assert kinds == {
+            HttpStatusError, CheckConnectError, CheckTlsError, InvalidJsonError, CheckTimeoutError,
+        }  # fmt: skip
+
+
+class TestBoundedBody:
+    async def test_huge_body_is_cut_at_the_cap_and_says_so(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        check = HttpCheck("big", http_server.url_for("/huge"), max_body_bytes=65536, client=client)
+        result = await check.fetch()
+        assert result.success and result.data["truncated"] is True
+        assert result.data["size"] == 65536
+        assert result.data["note"] == "body truncated at 65536 bytes (max_body_bytes)"
+
+    async def test_huge_body_is_not_read_into_memory(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        check = HttpCheck("big", http_server.url_for("/huge"), client=client)  # 50 MiB body
+        tracemalloc.start()
+        try:
+            result = await check.fetch()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result.data["size"] == 1024 * 1024
+        assert peak < 8 * 1024 * 1024, f"peak {peak} bytes while reading a 50 MiB body"
+
+    async def test_json_key_on_a_cut_body_is_refused_not_misparsed(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        url = http_server.url_for("/huge/5000")
+        check = HttpCheck("big", url, json_key="a", max_body_bytes=1000, client=client)
+        error = await failure_of(check)
+        assert isinstance(error, InvalidJsonError)
+        assert "larger than 1000 bytes (max_body_bytes); not parsed as JSON" in str(error)
+
+
+class TestConfiguration:
+    def test_literal_url_is_configured(self) -> None:
+        check = HttpCheck("api", "http://127.0.0.1:1/", env={})
+        assert check.is_configured() and check.validate_config() is None
+
+    def test_url_from_unset_variable_is_skipped_silently(self) -> None:
+        check = HttpCheck("api", "${API_URL}/health", token_env="API_TOKEN", env={})
+        assert not check.is_configured()
+        assert check.validate_config() is None
+
+    def test_url_set_but_token_variable_missing_warns(self) -> None:
+        check = HttpCheck("api", "http://127.0.0.1:1/", token_env="API_TOKEN", env={})
+        assert not check.is_configured()
+        assert check.validate_config() == "environment variable API_TOKEN not set"
+
+    def test_all_variables_set_is_configured(self) -> None:
+        env = {"API_URL": "http://127.0.0.1:1", "API_TOKEN": "t0ken"}
+        check = HttpCheck("api", "${API_URL}/health", token_env="API_TOKEN", env=env)
+        assert check.is_configured() and check.validate_config() is None
+
+    async def test_variables_are_sent_expanded(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        env = {"BASE": http_server.url, "TAG": "blue"}
+        check = HttpCheck(
+            "echo", "${BASE}/echo-headers", headers={"X-Tag": "${TAG}"}, json_key="x-tag",
+            env=env, client=client,
+        )  # fmt: skip
+        assert (await check.fetch()).data["value"] == "blue"
+
+    async def test_token_env_is_sent_as_bearer_and_masked_in_data(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        env = {"API_TOKEN": "t0ken-value"}
+        check = HttpCheck(
+            "echo", http_server.url_for("/echo-headers"), token_env="API_TOKEN",
+            json_key="authorization", env=env, client=client,
+        )  # fmt: skip
+        assert (await check.fetch()).data["value"] == "***"  # sent (else: key missing), masked
+        assert "t0ken-value" in check.secrets()
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"url": "ftp://example.com"}, "url must start with http:// or https://"),
+            ({"method": "FETCH"}, "method must be one of GET, HEAD, POST"),
+            ({"expect_status": 700}, "expect_status 700 is not an HTTP status"),
+            ({"expect_status": "2xx-3xx"}, "expect_status must be a status (200)"),
+            ({"timeout": 0}, "timeout must be a finite number of seconds > 0, got 0"),
+            ({"max_body_bytes": 0}, "max_body_bytes must be a whole number of bytes >= 1"),
+            ({"json_key": "a..b"}, "json_key must be a dotted path"),
+            ({"token_env": "MY TOKEN"}, "token_env must be an environment variable name"),
+            ({"name": ""}, "name must be a non-empty string"),
+        ],
+    )
+    def test_bad_arguments_are_refused_by_name(
+        self, kwargs: dict[str, object], message: str
+    ) -> None:
+        arguments: dict[str, object] = {"name": "api", "url": "http://127.0.0.1:1/", **kwargs}
+        with pytest.raises(
+            ConfigError, match="^" + message.replace("(", r"\(").replace(")", r"\)")
+        ):
+            HttpCheck(**arguments)  # type: ignore[arg-type]
+
+
+class TestSharedClient:
+    async def test_checks_share_one_client_per_loop(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        checks = [HttpCheck(f"c{i}", http_server.url_for("/ok"), client=client) for i in range(3)]
+        for check in checks:
+            await check.fetch()
+        assert client.open_clients == 1
+
+    async def test_runner_aclose_closes_the_client(self, http_server: HttpServer) -> None:
+        holder = SharedClient()
+        registry = IntegrationRegistry()
+        registry.register(HttpCheck("api", http_server.url_for("/ok"), client=holder))
+        async with IntegrationRunner(registry, timeout=5) as runner:
+            await runner.run_all()
+            assert holder.open_clients == 1
+        assert holder.open_clients == 0
+
+    def test_runner_close_closes_the_client_of_its_sync_loop(self, http_server: HttpServer) -> None:
+        holder = SharedClient()
+        registry = IntegrationRegistry()
+        registry.register(HttpCheck("api", http_server.url_for("/ok"), client=holder))
+        runner = IntegrationRunner(registry, timeout=5)
+        assert runner.run_all_sync().sections[0].success
+        assert holder.open_clients == 1
+        runner.close()
+        assert holder.open_clients == 0
+
+    async def test_a_closed_client_is_reopened_on_next_use(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        check = HttpCheck("api", http_server.url_for("/ok"), client=client)
+        await check.fetch()
+        await check.aclose()
+        assert (await check.fetch()).success and client.open_clients == 1
