@@ -13,8 +13,10 @@ therefore split in two steps that never hold the lock across an ``await``:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -67,6 +69,24 @@ class SafeBreaker(pybreaker.CircuitBreaker):
         """Register ``listener``; its exceptions are logged and swallowed."""
         super().add_listener(_SafeListener(listener))
 
+    _isolated = False
+
+    @property
+    def isolated(self) -> bool:
+        """Held open with no trial until reset; a storage with ``isolated`` shares it."""
+        storage = self._state_storage
+        if hasattr(type(storage), "isolated"):
+            return bool(storage.isolated)  # type: ignore[attr-defined]
+        return self._isolated
+
+    @isolated.setter
+    def isolated(self, value: bool) -> None:
+        storage = self._state_storage
+        if hasattr(type(storage), "isolated"):
+            storage.isolated = value  # type: ignore[attr-defined]
+        else:
+            self._isolated = value
+
 
 def make_breaker(
     name: str,
@@ -82,6 +102,15 @@ def make_breaker(
         name=name,
         throw_new_error_on_trip=False,
     )
+
+
+_NO_BATCH = contextlib.nullcontext()
+
+
+def batch(cb: pybreaker.CircuitBreaker) -> AbstractContextManager[Any]:
+    """Group one step's storage reads: a storage with ``batch()`` fetches them in one go."""
+    begin = getattr(cb._state_storage, "batch", None)
+    return _NO_BATCH if begin is None else begin()
 
 
 def storage_state(cb: pybreaker.CircuitBreaker) -> State:
@@ -153,4 +182,10 @@ def expire(cb: pybreaker.CircuitBreaker) -> None:
     with cb._lock:
         if storage_state(cb) == "open":
             past = datetime.now(UTC) - timedelta(seconds=cb.reset_timeout + 1.0)
-            cb._state_storage.opened_at = past
+            # A shared storage may only move opened_at forward (pybreaker's Redis storage
+            # does); its rewind_opened_at moves it back on purpose.
+            rewind = getattr(cb._state_storage, "rewind_opened_at", None)
+            if rewind is not None:
+                rewind(past)
+            else:
+                cb._state_storage.opened_at = past

@@ -193,14 +193,16 @@ class RunnerControls:
 
     def _status(self, slot: Slot, now: datetime) -> BreakerStatus:
         cb = slot.breaker
-        state = self._state_of(slot)
-        opened_at = cb._state_storage.opened_at if state in ("open", "isolated") else None
-        trial = _breaker.trial_in(cb, now) if state == "open" else None
+        with _breaker.batch(cb):
+            state = self._state_of(slot)
+            opened_at = cb._state_storage.opened_at if state in ("open", "isolated") else None
+            trial = _breaker.trial_in(cb, now) if state == "open" else None
+            failures = cb.fail_counter
         return BreakerStatus(
             name=slot.name,
             display_name=slot.display_name,
             state=state,
-            failures=cb.fail_counter,
+            failures=failures,
             fail_max=slot.policy.fail_max,
             opened_at=opened_at,
             trial_in_s=trial,
@@ -235,6 +237,9 @@ class RunnerControls:
         """
         if any(callable(getattr(s.integration, "aclose", None)) for s in self._slots.values()):
             self._bridge.run(self.aclose())
+        detach = getattr(self.storage, "detach", None)
+        if detach is not None:  # a shared storage sends what it still holds of this runner
+            detach(self)
         self._bridge.close()
 
     def __enter__(self) -> Any:

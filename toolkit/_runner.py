@@ -84,6 +84,9 @@ class IntegrationRunner(RunnerControls):
         self._abandoned: set[asyncio.Task[None]] = set()
         self._bridge = SyncBridge()
         self._control_version = 0
+        attach = getattr(self.storage, "attach", None)
+        if attach is not None:  # a shared storage may stream this runner's calls
+            attach(self)
 
     # ----------------------------------------------------------------- running
     async def run_all(self) -> IntegrationResults:
@@ -126,7 +129,8 @@ class IntegrationRunner(RunnerControls):
             flight.waiters += 1
             return flight
         t0 = _perf()
-        admitted = "isolated" if slot.isolated else _breaker.admit(slot.breaker)
+        with _breaker.batch(slot.breaker):
+            admitted = "isolated" if slot.isolated else _breaker.admit(slot.breaker)
         if isinstance(admitted, float) or admitted == "isolated":
             return self._refuse(slot, run_id, t0, admitted)
         before: State = admitted
@@ -206,8 +210,9 @@ class IntegrationRunner(RunnerControls):
         if slot.flight is flight:
             slot.flight = None
         try:
-            _breaker.settle(slot.breaker, failure)
-            after = self._state_of(slot)
+            with _breaker.batch(slot.breaker):
+                _breaker.settle(slot.breaker, failure)
+                after = self._state_of(slot)
             error = _describe(slot, failure)
             slow = (
                 outcome == "ok"

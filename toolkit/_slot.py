@@ -34,12 +34,20 @@ class Slot:
     breaker: SafeBreaker
     policy: Policy
     fault: ActiveFault | None = None
-    isolated: bool = False
     flight: Flight | None = None
     known_state: State = "closed"
     last_outcome: Outcome | None = None
     last_duration_s: float | None = None
     last_error: str | None = None
+
+    @property
+    def isolated(self) -> bool:
+        """Held open until reset; kept by the breaker, so a shared storage shares it."""
+        return self.breaker.isolated
+
+    @isolated.setter
+    def isolated(self, value: bool) -> None:
+        self.breaker.isolated = value
 
 
 @dataclass(slots=True, eq=False)

@@ -1,4 +1,15 @@
-"""Where breakers keep their state: per process in memory, or shared by a fleet."""
+"""Where breakers keep their state: per process in memory, or shared by a fleet.
+
+A shared storage may offer optional hooks, which the core uses when present:
+
+- on the storage: ``attach(runner)`` when a runner is built on it, ``detach(runner)``
+  when that runner closes (``RedisStorage`` streams the runner's calls between them);
+- on each breaker's state storage: ``batch()``, a context manager inside which one
+  step's reads (admit, settle, a status) are fetched once; ``isolated``, a bool
+  property that shares ``isolate`` with every worker; ``rewind_opened_at(when)``,
+  which ``expire`` uses to move ``opened_at`` back where the storage only moves it
+  forward.
+"""
 
 from __future__ import annotations
 
