@@ -11,13 +11,15 @@ What is masked (as ``***``):
 
 The checks mask at their source; the runner masks every error text again as it
 enters the history (``describe_error``), so a hand-written integration that puts a
-token in an exception message is covered too.
+token in an exception message is covered too. Libraries that log what they send
+(httpx logs every request URL at INFO) get ``LOG_REDACTOR`` on their loggers.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
@@ -169,3 +171,53 @@ def secrets_of(integration: object) -> list[str]:
     except Exception:
         logger.exception("listing the secrets of %r failed", getattr(integration, "name", "?"))
         return []
+
+
+class LogRedactor(logging.Filter):
+    """Masks credentials in log records of loggers we do not own (httpx logs each URL at INFO).
+
+    Checks ``declare`` what they are about to send; records are masked with those
+    values and with the patterns above (userinfo, ``token=``...). It never drops a record.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._declared: weakref.WeakKeyDictionary[object, tuple[str, ...]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._merged: list[str] | None = None
+
+    def declare(self, owner: object, secrets: Iterable[str]) -> None:
+        """Remember the secrets ``owner`` sends now (replacing what it declared before)."""
+        values = tuple(secrets)
+        if self._declared.get(owner) != values:
+            self._declared[owner] = values
+            self._merged = None
+
+    def secrets(self) -> list[str]:
+        """Every declared secret of owners still alive, longest first."""
+        if self._merged is None:
+            self._merged = clean_secrets(v for values in self._declared.values() for v in values)
+        return self._merged
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with credentials masked."""
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True  # a broken record is logging's to report, not ours
+        masked = redact_text(message, self.secrets())
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+LOG_REDACTOR = LogRedactor()
+
+
+def guard_loggers(*names: str) -> None:
+    """Put ``LOG_REDACTOR`` on the named loggers (once each)."""
+    for name in names:
+        target = logging.getLogger(name)
+        if LOG_REDACTOR not in target.filters:
+            target.addFilter(LOG_REDACTOR)

@@ -5,7 +5,8 @@ with ``json_key``, the ``value`` found there (secrets masked: an endpoint may ec
 token). The body is read up to ``max_body_bytes``
 and no further (a 50 MB answer costs 1 MiB), and a cut body says so in ``note``.
 Each kind of failure raises its own ``CheckError`` with a message that names the
-request (URL credentials masked) and what was expected.
+request (URL credentials masked) and what was expected. httpx logs every request's
+URL at INFO: its loggers mask what each check declares secret (``LOG_REDACTOR``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from toolkit._errors import (
     JsonKeyError,
 )
 from toolkit._redact import (
+    LOG_REDACTOR,
     SECRET_HEADERS,
+    guard_loggers,
     is_secret_header,
     redact_data,
     redact_text,
@@ -46,6 +49,12 @@ from toolkit.integrations._settings import EnvSettings, check_name, references
 logger = logging.getLogger("toolkit")
 
 DEFAULT_SECRET_HEADERS: tuple[str, ...] = tuple(sorted(SECRET_HEADERS))
+HTTP_LOGGERS = (
+    "httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+    "httpcore.socks",
+)  # fmt: skip
+"""httpx and httpcore log request URLs and response headers: their records are masked."""
+guard_loggers(*HTTP_LOGGERS)
 
 
 class HttpCheck:
@@ -141,6 +150,7 @@ class HttpCheck:
         """Send the request, read at most ``max_body_bytes`` and judge the answer."""
         url, shown = self._target_url(), self.shown_url()
         request = f"{self.method} {shown}"
+        LOG_REDACTOR.declare(self, self.secrets())
         client = (
             self._client.get(self.verify)
             if isinstance(self._client, SharedClient)
