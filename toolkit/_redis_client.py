@@ -83,7 +83,6 @@ def connect(
         socket_timeout=socket_timeout,
         socket_connect_timeout=socket_timeout,
         retry=Retry(NoBackoff(), 0),
-        retry_on_timeout=False,
         health_check_interval=0,
         protocol=2,
     )
