@@ -10,7 +10,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["01_quickstart.ipynb", "02_failure_isolation.ipynb", "03_dashboard.ipynb"]
+NAMES = [
+    "01_quickstart.ipynb",
+    "02_failure_isolation.ipynb",
+    "03_dashboard.ipynb",
+    "04_http_checks.ipynb",
+]
 
 pytestmark = pytest.mark.notebook
 
@@ -40,7 +45,7 @@ def outputs(notebook: Any, kind: str) -> list[Any]:
     ]
 
 
-def test_all_three_notebooks_are_there() -> None:
+def test_every_notebook_is_listed() -> None:
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
 
 
@@ -76,3 +81,16 @@ def test_dashboard_notebook_shows_a_live_dashboard() -> None:
     notebook = execute("03_dashboard.ipynb")
     assert outputs(notebook, "application/vnd.jupyter.widget-view+json")
     assert "<Dashboard over 5 integrations, live>" in outputs(notebook, "text/plain")
+
+
+def test_http_checks_notebook_runs_its_config_against_its_own_server() -> None:
+    notebook = execute("04_http_checks.ipynb")
+    texts = outputs(notebook, "text/plain") + outputs(notebook, "text/html")
+    streams = "".join(
+        out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
+    )
+    everything = "\n".join(texts) + streams
+    assert "timed out after 0.5s" in everything and "HTTP 503 Service Unavailable" in everything
+    assert "api_key=***" in everything and "demo-token-4711" not in everything
+    assert "<Dashboard over 5 integrations, live>" in outputs(notebook, "text/plain")
+    assert "exit status 1" in streams
