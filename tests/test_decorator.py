@@ -127,3 +127,11 @@ def test_a_function_of_two_arguments_is_refused() -> None:
 
     with pytest.raises(NotAnIntegrationError, match="takes 2 arguments"):
         FunctionIntegration(two)
+
+
+async def test_secret_settings_are_masked_in_returned_data() -> None:
+    @integration(requires=["SVC_TOKEN"], env={"SVC_TOKEN": "tok-98765"})
+    async def whoami(settings: Mapping[str, str]) -> dict[str, str]:
+        return {"token_used": settings["SVC_TOKEN"], "note": f"sent {settings['SVC_TOKEN']}"}
+
+    assert (await whoami.fetch()).data == {"token_used": "***", "note": "sent ***"}

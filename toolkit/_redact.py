@@ -135,24 +135,26 @@ def redact_headers(
     }
 
 
-def redact_data(data: Any, secrets: Iterable[object] = ()) -> Any:
-    """``data`` (JSON-like) with secrets masked in every string and under secret-looking keys."""
-    listed = clean_secrets(secrets)
-    return _redact_value(data, listed)
+def redact_data(data: Any, secrets: Iterable[object] = (), *, mask_keys: bool = True) -> Any:
+    """``data`` (JSON-like) with secrets masked in its strings and under secret-looking keys.
+
+    ``mask_keys=False`` leaves values under keys such as ``token`` as they are.
+    """
+    return _redact_value(data, clean_secrets(secrets), mask_keys)
 
 
-def _redact_value(value: Any, secrets: list[str]) -> Any:
+def _redact_value(value: Any, secrets: list[str], mask_keys: bool) -> Any:
     if isinstance(value, str):
-        return redact_text(value, secrets)
+        return redact_text(value, secrets) if secrets or mask_keys else value
     if isinstance(value, Mapping):
         return {
             key: MASK
-            if isinstance(key, str) and is_secret_key(key) and value[key] is not None
-            else _redact_value(value[key], secrets)
+            if mask_keys and isinstance(key, str) and is_secret_key(key) and value[key] is not None
+            else _redact_value(value[key], secrets, mask_keys)
             for key in value
         }
     if isinstance(value, list | tuple | set | frozenset):
-        return [_redact_value(item, secrets) for item in value]
+        return [_redact_value(item, secrets, mask_keys) for item in value]
     return value
 
 

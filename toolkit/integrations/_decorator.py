@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any, overload
 
 from toolkit._errors import NotAnIntegrationError
+from toolkit._redact import redact_data
 from toolkit._results import IntegrationResult
 from toolkit.integrations import _options as opt
 from toolkit.integrations._settings import EnvSettings, check_name
@@ -66,11 +68,17 @@ class FunctionIntegration:
         return self.settings.secret_values()
 
     async def fetch(self) -> IntegrationResult:
-        """Await the function and wrap what it returns."""
+        """Await the function and wrap what it returns (its secret settings masked in data)."""
         value = await self()
-        if isinstance(value, IntegrationResult):
-            return value
-        return IntegrationResult(self.name, True, value)
+        result = (
+            value
+            if isinstance(value, IntegrationResult)
+            else IntegrationResult(self.name, True, value)
+        )
+        secrets = self.secrets()
+        if secrets and result.data is not None:
+            result = replace(result, data=redact_data(result.data, secrets, mask_keys=False))
+        return result
 
     def __call__(self) -> Awaitable[Any]:
         """The function's own coroutine (given its settings when it takes them)."""
