@@ -116,9 +116,15 @@ class StreamWriter:
             return len(self._queue) + self._sending
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued is acknowledged (False if ``timeout`` passed first)."""
+        """Wait until everything queued is acknowledged: False after ``timeout`` seconds, or
+        at once while Redis is unreachable (the records stay queued for when it answers)."""
+
+        def done() -> bool:
+            return (not self._queue and not self._sending) or not self.health.ok
+
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._sending, timeout)
+            self._cond.wait_for(done, timeout)
+            return not self._queue and not self._sending
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is queued (waiting at most ``timeout`` seconds), then stop the thread."""
@@ -156,8 +162,8 @@ class StreamWriter:
                         self._queue.popleft()
                         self.dropped += 1
                 self._cond.notify_all()
-            if not sent:
-                self.health.wait_ok(0.5)
+                if not sent:  # Redis is down: look again soon, or stop when closing
+                    self._cond.wait_for(lambda: self._closing or self.health.ok, 0.5)
 
     def _send(self, batch: list[tuple[str, Any]]) -> bool:
         """One pipelined round trip; False when Redis did not answer (the batch is kept)."""

@@ -1,0 +1,215 @@
+"""RedisStorage under a runner: breakers shared by workers, two round trips a call, dead Redis."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from loopback_redis import RedisServer
+from probes import Probe, registry_of
+from redis_counting import command_counts, commands_during
+
+from toolkit import Fleet, IntegrationRunner, RedisStorage, frames
+
+Worker = Callable[..., tuple[IntegrationRunner, list[Probe]]]
+
+
+@pytest.fixture
+def worker(redis_server: RedisServer) -> Iterator[Worker]:
+    """Makes runners that share breakers through the test's Redis, like worker processes."""
+    made: list[tuple[IntegrationRunner, RedisStorage]] = []
+
+    def make(
+        *behaviours: str, name: str = "w1", url: str | None = None, record_calls: bool = True,
+        **policy: float,
+    ) -> tuple[IntegrationRunner, list[Probe]]:  # fmt: skip
+        probes = [Probe(f"p{i}", b, delay=0.05) for i, b in enumerate(behaviours)]
+        storage = RedisStorage(
+            url or redis_server.url, "ns", worker=name, record_calls=record_calls
+        )
+        settings = {"timeout": 1.0, "fail_max": 2, "reset_timeout": 60.0, **policy}
+        runner = IntegrationRunner(registry_of(*probes), storage=storage, **settings)  # type: ignore[arg-type]
+        made.append((runner, storage))
+        return runner, probes
+
+    yield make
+    for runner, storage in made:
+        runner.close()
+        storage.close()
+
+
+def test_breaker_opened_by_one_worker_refuses_calls_in_another(worker: Worker) -> None:
+    one, [failing_one] = worker("raise", name="one")
+    two, [failing_two] = worker("raise", name="two")
+    one.run_all_sync()
+    one.run_all_sync()
+    assert one.status("p0").state == "open"
+    result = two.run_one_sync("p0")
+    assert failing_two.calls == 0 and not result.success
+    assert two.status("p0").state == "open" and two.history[-1].outcome == "circuit_open"
+    assert failing_one.calls == 2
+
+
+def test_successful_call_costs_two_round_trips(worker: Worker, redis_server: RedisServer) -> None:
+    runner, _ = worker(*["ok"] * 20, record_calls=False)
+    runner.run_all_sync()
+    client = redis_server.client()
+    before = command_counts(client)
+    runner.run_all_sync()
+    # one MGET to admit each call, one to settle it; nothing is written
+    assert commands_during(client, before) == {"mget": 40}
+    client.close()
+
+
+def test_failed_call_adds_one_increment(worker: Worker, redis_server: RedisServer) -> None:
+    runner, _ = worker(*["raise"] * 10, record_calls=False, fail_max=100)
+    runner.run_all_sync()
+    client = redis_server.client()
+    before = command_counts(client)
+    runner.run_all_sync()
+    assert commands_during(client, before) == {"mget": 20, "incrby": 10}
+    client.close()
+
+
+def test_dead_redis_run_finishes_within_timeouts_and_shows_storage_down(
+    worker: Worker, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner, probes = worker("ok", "hang", "raise", timeout=0.5)
+    runner.run_all_sync()
+    redis_server.stop()
+    caplog.set_level(logging.DEBUG)
+    for _ in range(3):
+        started = time.monotonic()
+        results = runner.run_all_sync()
+        took = time.monotonic() - started
+        # the hanging integration's 0.5 s timeout and 0.25 s grace, plus at most one Redis
+        # timeout (refused here: immediate); 1.5 s leaves room for a loaded machine
+        assert took < 0.5 + 0.25 + 1.5
+        assert results.get_section("p0").success  # type: ignore[union-attr]
+    frame = frames.breakers(runner)
+    assert set(frame["storage"]) == {"redis"} and not frame["storage_ok"].any()
+    assert probes[0].calls == 4  # nothing crashed, calls went on
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING and "Redis" in r.message]
+    assert len(problems) == 1 and all(r.exc_info is None for r in caplog.records)
+
+
+def test_hung_redis_costs_one_socket_timeout_per_outage(worker: Worker) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        started = time.monotonic()
+        runner, probes = worker(*["ok"] * 5, url=url, timeout=0.5)
+        made = time.monotonic() - started
+        started = time.monotonic()
+        runner.run_all_sync()
+        ran = time.monotonic() - started
+    # connect plus one 0.25 s read for the first command, then nobody waits for Redis
+    assert made < 0.5 + 1.0 and ran < 0.5
+    assert all(p.calls == 1 for p in probes) and not runner.storage.available
+
+
+def test_open_breaker_stays_open_while_redis_is_down(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    runner, [probe] = worker("raise")
+    runner.run_all_sync()
+    runner.run_all_sync()
+    assert probe.calls == 2
+    redis_server.stop()
+    for _ in range(3):
+        runner.run_all_sync()
+    assert probe.calls == 2  # pybreaker's own fallback ("closed") would have called it
+    assert runner.status("p0").state == "open"
+
+
+def test_runs_share_state_again_after_redis_returns(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    one, _ = worker("ok", name="one")
+    two, [probe] = worker("ok", name="two")
+    redis_server.stop()
+    one.run_all_sync()
+    assert not one.storage.available
+    redis_server.start()
+    assert one.storage.health.wait_ok(5.0)  # type: ignore[attr-defined]
+    one.trip("p0")
+    two.run_all_sync()
+    assert probe.calls == 0 and two.status("p0").state == "open"
+
+
+def test_expire_makes_the_next_call_in_any_worker_the_trial(worker: Worker) -> None:
+    one, _ = worker("ok", name="one")
+    two, [probe] = worker("ok", name="two")
+    one.trip("p0")
+    two.run_all_sync()
+    assert probe.calls == 0 and two.status("p0").trial_in_s > 55  # type: ignore[operator]
+    one.expire("p0")  # opened_at moves back, though pybreaker only ever moves it forward
+    assert two.status("p0").trial_label == "trial due"
+    two.run_all_sync()
+    assert probe.calls == 1 and two.status("p0").state == "closed"
+
+
+def test_trial_never_comes_before_reset_timeout_and_countdown_says_when(
+    worker: Worker,
+) -> None:
+    runner, [probe] = worker("ok", reset_timeout=1.0)
+    tripped = time.time()
+    runner.trip("p0")
+    status = runner.status("p0")
+    assert status.trial_in_s is not None and 1.0 - 0.05 <= status.trial_in_s <= 2.0
+    predicted = status.taken_at.timestamp() + status.trial_in_s
+    while probe.calls == 0:
+        started = time.time()
+        runner.run_all_sync()
+        time.sleep(0.02)
+    # whole seconds in Redis are rounded up: the wait is at least reset_timeout
+    assert started - tripped >= 1.0
+    assert abs(started - predicted) < 0.25  # the countdown matched what happened
+
+
+def test_isolation_holds_in_every_worker_until_reset(worker: Worker) -> None:
+    one, _ = worker("ok", name="one", reset_timeout=0.0)
+    two, [probe] = worker("ok", name="two", reset_timeout=0.0)
+    one.isolate("p0")
+    two.run_all_sync()
+    two.expire("p0")
+    two.run_all_sync()
+    assert probe.calls == 0 and two.status("p0").state == "isolated"
+    assert two.history[-1].error == "circuit isolated: held open until reset"
+    two.reset("p0")
+    one.run_all_sync()
+    assert one.status("p0").state == "closed" and two.run_one_sync("p0").success
+
+
+def test_calls_of_every_worker_reach_the_stream(worker: Worker, redis_server: RedisServer) -> None:
+    one, _ = worker("ok", "raise", name="one")
+    two, _ = worker("ok", "raise", name="two")
+    one.run_all_sync()
+    two.run_all_sync()
+    two.run_all_sync()
+    one.close()  # closing a runner sends what it still holds
+    two.close()
+    with Fleet(redis_server.url, "ns") as fleet:
+        calls = fleet.calls()
+        breakers = fleet.breakers().set_index("name")
+    assert calls.groupby("worker").size().to_dict() == {"one": 2, "two": 4}
+    # p1 failed once in each worker: with fail_max=2 shared, worker two's next call is refused
+    outcomes = sorted(calls.loc[calls["worker"] == "two", "outcome"])
+    assert outcomes == ["circuit_open", "error", "ok", "ok"]
+    assert breakers.loc["p1", "fail_max"] == 2 and breakers.loc["p1", "reset_timeout_s"] == 60.0
+
+
+def test_policy_changes_are_published_with_the_next_call(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    runner, _ = worker("ok")
+    runner.set_policy("p0", reset_timeout=12.0, fail_max=7)
+    runner.run_all_sync()
+    assert runner.storage.flush(5.0)  # type: ignore[attr-defined]
+    with Fleet(redis_server.url, "ns") as fleet:
+        status = fleet.status("p0")
+    assert (status.fail_max, status.reset_timeout_s, status.worker) == (7, 12.0, "w1")
