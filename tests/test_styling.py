@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pandas as pd
@@ -85,3 +87,11 @@ def test_empty_and_all_missing_frames_render() -> None:
 def test_style_refuses_what_is_not_a_dataframe() -> None:
     with pytest.raises(ConfigError, match=r"style\(\) needs a pandas DataFrame .* got list"):
         frames.style([1, 2])  # type: ignore[arg-type]
+
+
+def test_frames_load_without_jinja2_until_styling() -> None:
+    code = (
+        "import sys, pandas as pd, toolkit.frames as f; assert 'jinja2' not in sys.modules; "
+        "f.style(pd.DataFrame({'a': [1]})).to_html(); assert 'jinja2' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 from toolkit._errors import ConfigError
 from toolkit._palette import BAR_COLOR, ON_COLOR, outcome_color, rate_color, state_color
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler  # imports jinja2: only when styling
 
 __all__ = ["style"]
 
