@@ -320,6 +320,19 @@ async def test_timer_shows_runs_started_from_code_and_stops_on_close(
     assert dash.refreshes == count
 
 
+async def test_a_failing_refresh_is_shown_and_the_timer_keeps_going(
+    dash: Dashboard, runner: IntegrationRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = runner.statuses
+    monkeypatch.setattr(runner, "statuses", lambda: 1 / 0)
+    dash.start()
+    await until(lambda: "refresh failed: ZeroDivisionError" in dash.last_error)
+    assert dash.live
+    monkeypatch.setattr(runner, "statuses", real)
+    runner.trip("alpha")
+    await until(lambda: badge_state(dash, "alpha") == "open")
+
+
 async def test_countdown_moves_without_any_change_to_the_runner() -> None:
     runner = IntegrationRunner(registry_of(Probe("alpha")), reset_timeout=0.6)
     dash = Dashboard(runner, interval=0.05)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import ipywidgets as widgets
 
 from toolkit._dashboard._tables import clip, esc, milliseconds, outcome_label
-from toolkit._faults import FAULT_KINDS
+from toolkit._errors import ConfigError
+from toolkit._faults import FAULT_KINDS, Fault
 from toolkit._palette import MUTED_COLOR, ON_COLOR, RUNNING_COLOR, state_color
 
 if TYPE_CHECKING:
@@ -167,3 +168,18 @@ class IntegrationRow(widgets.HBox):
                     self.syncing = False
             changed = True
         return changed
+
+
+def fault_for(kind: str, timeout: float) -> Fault:
+    """The fault a selector choice injects; "slow" takes half the integration's timeout."""
+    if kind == "fail":
+        return Fault.fail("injected from the dashboard")
+    if kind == "slow":
+        return Fault.slow(timeout / 2)
+    if kind == "hang":
+        return Fault.hang()
+    if kind == "flaky":
+        return Fault.flaky(0.5)
+    if kind == "bad_result":
+        return Fault.bad_result()
+    raise ConfigError(f"unknown fault {kind!r}; choose none, fail, slow, hang, flaky or bad_result")

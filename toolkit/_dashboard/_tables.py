@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from toolkit._history import STATES
 from toolkit._palette import MUTED_COLOR, ON_COLOR, outcome_color, rate_color, state_color
 
 if TYPE_CHECKING:
     from toolkit._dashboard._stats import LatencyRow
     from toolkit._history import BreakerEvent, CallRecord
+    from toolkit._status import BreakerStatus
 
 ERROR_CHARS = 160
 
@@ -150,3 +152,20 @@ def latency_table(rows: Sequence[LatencyRow], window: int, limit: int) -> str:
 
 def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:,.1f} ms"
+
+
+def headline(statuses: list[BreakerStatus]) -> str:
+    """The headline: how many integrations, and a chip per state with its count."""
+    counts = {state: 0 for state in STATES}
+    for status in statuses:
+        counts[status.state] += 1
+    chips = " ".join(
+        f'{chip(state)} <span class="toolkit-count" data-state="{state}">{n}</span>'
+        for state, n in counts.items()
+        if n
+    )
+    noun = "integration" if len(statuses) == 1 else "integrations"
+    return (
+        f'<div style="font-size:15px;margin:4px 0"><b>Integration health</b> · '
+        f"{len(statuses)} {noun} {chips}</div>"
+    )

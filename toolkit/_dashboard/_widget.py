@@ -10,8 +10,10 @@ reads ``runner.statuses()`` and bounded tails of the history, never all of it.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -20,23 +22,20 @@ import ipywidgets as widgets
 
 from toolkit._dashboard._actions import Actions, running_loop
 from toolkit._dashboard._controls import POLICY_FIELDS, GlobalControls
-from toolkit._dashboard._row import IntegrationRow, header_html
+from toolkit._dashboard._row import IntegrationRow, fault_for, header_html
 from toolkit._dashboard._stats import LatencyWindow
 from toolkit._dashboard._tables import (
     STYLE,
     calls_table,
-    chip,
     esc,
     events_table,
+    headline,
     latency_table,
 )
 from toolkit._errors import ConfigError, ToolkitError
-from toolkit._faults import Fault
-from toolkit._history import STATES
 
 if TYPE_CHECKING:
     from toolkit._runner import IntegrationRunner
-    from toolkit._status import BreakerStatus
 
 logger = logging.getLogger("toolkit.dashboard")
 
@@ -131,7 +130,7 @@ class Dashboard(widgets.VBox):
             row = self.rows.get(status.name)
             if row is not None:
                 row.show(status, self._actions.waiting(status.name))
-        self.title.value = _title(statuses)
+        self.title.value = headline(statuses)
         seen = (runner.version, runner.history.version, runner.events.version)
         if seen != self._seen:
             history_moved = self._seen is None or seen[1] != self._seen[1]
@@ -246,7 +245,7 @@ class Dashboard(widgets.VBox):
             if kind == "none":
                 runner.clear_faults(name)
             else:
-                runner.inject(name, _fault_of(kind, runner.policy(name).timeout))
+                runner.inject(name, fault_for(kind, runner.policy(name).timeout))
 
         self._act(f"Fault {kind!r} on {name!r}", apply)
 
@@ -290,46 +289,11 @@ class Dashboard(widgets.VBox):
     @property
     def last_error(self) -> str:
         """The error shown on the dashboard, as plain text ("" when none)."""
-        import html
-        import re
-
         return html.unescape(re.sub(r"<[^>]+>", "", self.error.value))
 
     def __repr__(self) -> str:
         mode = "live" if self.live else "closed" if self._closed else "not refreshing"
         return f"<Dashboard over {len(self.rows)} integrations, {mode}>"
-
-
-def _fault_of(kind: str, timeout: float) -> Fault:
-    """The fault a selector choice injects; "slow" takes half the integration's timeout."""
-    if kind == "fail":
-        return Fault.fail("injected from the dashboard")
-    if kind == "slow":
-        return Fault.slow(timeout / 2)
-    if kind == "hang":
-        return Fault.hang()
-    if kind == "flaky":
-        return Fault.flaky(0.5)
-    if kind == "bad_result":
-        return Fault.bad_result()
-    raise ConfigError(f"unknown fault {kind!r}; choose none, fail, slow, hang, flaky or bad_result")
-
-
-def _title(statuses: list[BreakerStatus]) -> str:
-    """The headline: how many integrations, and a chip per state with its count."""
-    counts = {state: 0 for state in STATES}
-    for status in statuses:
-        counts[status.state] += 1
-    chips = " ".join(
-        f'{chip(state)} <span class="toolkit-count" data-state="{state}">{n}</span>'
-        for state, n in counts.items()
-        if n
-    )
-    noun = "integration" if len(statuses) == 1 else "integrations"
-    return (
-        f'<div style="font-size:15px;margin:4px 0"><b>Integration health</b> · '
-        f"{len(statuses)} {noun} {chips}</div>"
-    )
 
 
 def _close_tree(children: tuple[widgets.Widget, ...]) -> None:
