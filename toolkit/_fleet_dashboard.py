@@ -208,7 +208,7 @@ class FleetDashboard(widgets.VBox):
         """Stop refreshing and close every widget of the dashboard."""
         self._closed = True
         self.stop()
-        for row in self.rows.values():
+        for row in getattr(self, "rows", {}).values():  # none when __init__ refused
             row.close()
         _close_tree(self.children)
         super().close()
