@@ -61,10 +61,11 @@ class LocalRedis:
     """A ``redis-server`` on 127.0.0.1 that lives no longer than this Python process."""
 
     def __init__(self, binary: str | None = None) -> None:
-        found = binary or shutil.which("redis-server")
+        found = shutil.which(binary or "redis-server")
         if found is None:
             raise StorageError(
-                "redis-server was not found on PATH: install it (apt-get install redis-server)"
+                f"{binary or 'redis-server'} was not found or is not executable: "
+                "install it (apt-get install redis-server)"
             )
         self.binary = found
         self.port = 0
@@ -86,12 +87,16 @@ class LocalRedis:
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", self._dir.name, "--daemonize", "no",
         ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            self.stop()
+            raise StorageError(f"could not start {self.binary}: {exc}") from exc
         atexit.register(self.stop)
         client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout
