@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from toolkit._errors import StorageError
-from toolkit._fleet_demo import LocalRedis
+from toolkit.fleet_demo import LocalRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = """
 import json, sys, time
-from toolkit._fleet_demo import FleetWorkers, LocalRedis
+from toolkit.fleet_demo import FleetWorkers, LocalRedis
 local = LocalRedis(sys.argv[1]).start()
 workers = FleetWorkers(local.url, "demo", 2).start()
 while len({r["worker"] for r in list(workers.reports)}) < 2:

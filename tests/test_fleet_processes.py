@@ -9,7 +9,7 @@ from typing import Any
 from loopback_redis import RedisServer
 
 from toolkit import Fleet
-from toolkit._fleet_demo import FleetWorkers
+from toolkit.fleet_demo import FleetWorkers
 
 Report = dict[str, Any]
 

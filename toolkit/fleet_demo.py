@@ -1,4 +1,4 @@
-"""A fleet on one machine, for notebooks and demos: a throwaway Redis and worker processes.
+"""A fleet on one machine for notebooks and demos: a throwaway Redis and worker processes.
 
 ``LocalRedis()`` starts ``redis-server`` on 127.0.0.1 on a free port with no
 persistence; ``FleetWorkers(url, namespace, count=2)`` starts worker processes
