@@ -6,18 +6,22 @@ client per loop (and per TLS verification setting). A runner's ``close()`` /
 
 The client has no connection limit: the runner already runs at most one call per
 check, and a shared limit would let slow checks hold connections that healthy
-ones wait for, which is exactly the coupling breakers exist to prevent.
+ones wait for, which is exactly the coupling breakers exist to prevent. Its
+transport spreads requests over several connection pools (``PooledTransport``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import weakref
 from typing import Any
 
 import httpx
+
+from toolkit.integrations._transport import PooledTransport
 
 logger = logging.getLogger("toolkit")
 
@@ -42,7 +46,9 @@ class SharedClient:
         clients = self._clients.setdefault(loop, {})
         client = clients.get(verify)
         if client is None or client.is_closed:
-            client = httpx.AsyncClient(verify=_ssl_setting(verify), **self._options)
+            context = ssl_context(verify)
+            transport = PooledTransport(verify=context, limits=self._options["limits"])
+            client = httpx.AsyncClient(verify=context, transport=transport, **self._options)
             clients[verify] = client
         return client
 
@@ -67,11 +73,12 @@ class SharedClient:
         return f"<SharedClient {self.open_clients} open>"
 
 
-def _ssl_setting(verify: Verify) -> ssl.SSLContext | bool:
-    """What httpx takes for ``verify``: a context for a CA bundle path, else the bool."""
+@functools.lru_cache(maxsize=16)
+def ssl_context(verify: Verify) -> ssl.SSLContext:
+    """The TLS context for ``verify``, built once per process (loading CAs takes milliseconds)."""
     if isinstance(verify, str):
         return ssl.create_default_context(cafile=verify)
-    return verify
+    return httpx.create_ssl_context(verify=verify)
 
 
 DEFAULT_CLIENT = SharedClient()

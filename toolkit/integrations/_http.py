@@ -18,6 +18,7 @@ import ssl
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -141,16 +142,19 @@ class HttpCheck:
                 scheme, _, credential = value.partition(" ")
                 if credential and scheme.isalpha():
                     values.append(credential)
-        parts = httpx.URL(self._target_url()) if self._url_ok() else None
-        if parts is not None and parts.password:
-            values.append(parts.password)
+        try:
+            password = urlsplit(self._target_url()).password
+        except ValueError:
+            password = None
+        if password:
+            values.append(password)
         return values
 
     async def fetch(self) -> IntegrationResult:
         """Send the request, read at most ``max_body_bytes`` and judge the answer."""
-        url, shown = self._target_url(), self.shown_url()
-        request = f"{self.method} {shown}"
-        LOG_REDACTOR.declare(self, self.secrets())
+        url, secrets = self._target_url(), self.secrets()
+        request = f"{self.method} {redact_url(url, secrets)}"
+        LOG_REDACTOR.declare(self, secrets)
         client = (
             self._client.get(self.verify)
             if isinstance(self._client, SharedClient)
@@ -183,7 +187,7 @@ class HttpCheck:
             data["note"] = f"body truncated at {self.max_body_bytes} bytes (max_body_bytes)"
         if self.json_key is not None:
             value = self._json_value(body, truncated, request)
-            data["value"] = redact_data(value, self.secrets())
+            data["value"] = redact_data(value, secrets)
         logger.debug("http check %r: %s -> %d in %.1f ms", self.name, request, status, elapsed_ms)
         return IntegrationResult(self.name, True, data)
 
@@ -199,13 +203,6 @@ class HttpCheck:
 
     def _target_url(self) -> str:
         return self.settings.expand(self.url)
-
-    def _url_ok(self) -> bool:
-        try:
-            httpx.URL(self._target_url())
-        except Exception:
-            return False
-        return True
 
     def _request_headers(self) -> dict[str, str]:
         expanded = {k: self.settings.expand(v) for k, v in self.headers.items()}
