@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from loopback_http import HttpServer
@@ -259,3 +265,65 @@ class TestConfiguration:
             ConfigError, match="^" + message.replace("(", r"\(").replace(")", r"\)")
         ):
             HttpCheck(**arguments)  # type: ignore[arg-type]
+
+
+class _Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"hi")
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep test output quiet."""
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate: its URL and the cert file."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed: apt-get install openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class TestTls:
+    async def test_untrusted_certificate_is_a_tls_error(
+        self, tls_server: tuple[str, Path], client: SharedClient
+    ) -> None:
+        url, _ = tls_server
+        error = await failure_of(HttpCheck("api", url, client=client))
+        assert isinstance(error, CheckTlsError)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(error) and f"(GET {url})" in str(error)
+
+    async def test_a_ca_bundle_makes_it_trusted(
+        self, tls_server: tuple[str, Path], client: SharedClient
+    ) -> None:
+        url, cert = tls_server
+        result = await HttpCheck("api", url, verify=str(cert), client=client).fetch()
+        assert result.data["status"] == 200 and result.data["size"] == 2
+
+    async def test_verification_can_be_turned_off(
+        self, tls_server: tuple[str, Path], client: SharedClient
+    ) -> None:
+        url, _ = tls_server
+        assert (await HttpCheck("api", url, verify=False, client=client).fetch()).success
