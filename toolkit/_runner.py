@@ -142,6 +142,7 @@ class IntegrationRunner(RunnerControls):
             active.fault.label if active else None,
         )  # fmt: skip
         slot.flight = flight
+        self._control_version += 1  # a display shows "running" without waiting for the end
         flight.task = loop.create_task(self._fly(flight), name=f"toolkit:{slot.name}")
         return flight
 
