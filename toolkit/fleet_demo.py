@@ -162,6 +162,8 @@ class FleetWorkers:
         self.reports: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._readers: list[threading.Thread] = []
+        self._logs: list[IO[str]] = []
+        self._errors: list[str] = []
 
     def start(self) -> FleetWorkers:
         """Start the workers, named ``worker-1``, ``worker-2``, ..."""
@@ -169,6 +171,8 @@ class FleetWorkers:
         package_root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         for i in range(1, self.count + 1):
+            log = tempfile.TemporaryFile("w+", prefix=f"toolkit-worker-{i}-")  # noqa: SIM115  (closed in stop)
+            self._logs.append(log)
             process = subprocess.Popen(
                 [
                     sys.executable,
@@ -179,7 +183,7 @@ class FleetWorkers:
                     f"worker-{i}",
                 ],
                 stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
+                stderr=log,
                 text=True,
                 env=env,
                 preexec_fn=_die_with_parent,
@@ -206,6 +210,16 @@ class FleetWorkers:
         with self._lock:
             return {r["worker"]: r for r in self.reports}
 
+    def errors(self) -> list[str]:
+        """What each worker wrote to stderr (its log lines and any traceback)."""
+        if not self._logs:
+            return list(self._errors)
+        texts = []
+        for log in self._logs:
+            log.seek(0)
+            texts.append(log.read())
+        return texts
+
     @property
     def pids(self) -> list[int]:
         """The worker processes' ids."""
@@ -221,13 +235,23 @@ class FleetWorkers:
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            _end(process, timeout)
+        deadline = time.monotonic() + timeout
+        for process in self.processes:  # one SIGTERM each: a second could land mid-exit
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         for reader in self._readers:
             reader.join(timeout=1.0)
         for process in self.processes:
             if process.stdout is not None:
                 process.stdout.close()
+        if self._logs:
+            self._errors = self.errors()
+            for log in self._logs:
+                log.close()
+            self._logs = []
         atexit.unregister(self.stop)
 
     def __enter__(self) -> FleetWorkers:
