@@ -15,6 +15,7 @@ NAMES = [
     "02_failure_isolation.ipynb",
     "03_dashboard.ipynb",
     "04_http_checks.ipynb",
+    "05_fleet.ipynb",
 ]
 
 pytestmark = pytest.mark.notebook
@@ -94,3 +95,18 @@ def test_http_checks_notebook_runs_its_config_against_its_own_server() -> None:
     assert "api_key=***" in everything and "demo-token-4711" not in everything
     assert "<Dashboard over 5 integrations, live>" in outputs(notebook, "text/plain")
     assert "exit status 1" in streams
+
+
+def test_fleet_notebook_trips_a_breaker_in_every_worker_and_cleans_up(
+    redis_server_binary: str,
+) -> None:
+    notebook = execute("05_fleet.ipynb")
+    streams = "".join(
+        out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
+    )
+    assert " runs since the trip, 0 called weather" in streams
+    assert "<FleetDashboard 'shop': 4 breakers, live>" in outputs(notebook, "text/plain")
+    assert outputs(notebook, "application/vnd.jupyter.widget-view+json")
+    assert "<FleetWorkers 0 of 2 running on 'shop'> <LocalRedis stopped>" in streams
+    pids = [int(p) for p in streams.split("pids:", 1)[1].splitlines()[0].split()]
+    assert len(pids) == 3 and not [p for p in pids if Path(f"/proc/{p}").exists()]
