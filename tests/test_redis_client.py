@@ -12,7 +12,7 @@ import redis
 from loopback_redis import RedisServer
 
 from toolkit import ConfigError
-from toolkit._redis_client import Health, connect
+from toolkit._redis_client import DirectConnection, Health, connect
 
 
 @pytest.fixture
@@ -113,4 +113,25 @@ def test_health_logs_an_outage_once_and_its_end_once(
     assert sum("answers again:" in m for m in messages) == 1
     assert all(r.exc_info is None for r in caplog.records)
     health.close()
+    client.close()
+
+
+def test_direct_connection_survives_a_redis_restart_without_an_outage(
+    redis_server: RedisServer,
+) -> None:
+    client, _ = connect(redis_server.url)
+    direct = DirectConnection(client)
+    client.set("k", "v")
+    packed = direct.pack("MGET", "k", "missing")
+    assert direct.call(packed) == [b"v", None]
+    redis_server.stop()
+    with pytest.raises(redis.ConnectionError):
+        direct.call(packed)
+    redis_server.start()
+    client.set("k", "w")
+    assert direct.call(packed) == [b"w", None]
+    redis_server.stop()
+    redis_server.start()  # its connection is now stale: retried once, silently
+    assert direct.call(packed) == [None, None]
+    direct.close()
     client.close()

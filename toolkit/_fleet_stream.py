@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from toolkit._history import CallRecord
-from toolkit._redis_client import Health, describe
+from toolkit._redis_client import DirectConnection, Health, describe
 
 logger = logging.getLogger("toolkit")
 
@@ -30,6 +30,8 @@ STREAM_MAXLEN = 100_000
 """Entries kept in the stream (approximately: Redis trims whole nodes)."""
 QUEUE_LIMIT = 50_000
 BATCH = 1_000
+LINGER = 0.05
+"""Seconds the writer waits for more entries before sending a batch (a flush skips it)."""
 
 Entry = dict[str, str | int | float]
 
@@ -55,6 +57,37 @@ def encode(record: CallRecord, worker: str, seq: int) -> Entry:
     return entry
 
 
+def bulk(value: object) -> bytes:
+    """One argument in Redis's wire format (RESP bulk string)."""
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return b"$%d\r\n%b\r\n" % (len(data), data)
+
+
+def command(*args: object) -> bytes:
+    """One command in Redis's wire format."""
+    return b"*%d\r\n%b" % (len(args), b"".join(bulk(a) for a in args))
+
+
+class XaddPacker:
+    """Packs ``XADD <key> MAXLEN ~ <n> * field value ...`` fast: the fixed part once."""
+
+    def __init__(self, key: str, maxlen: int) -> None:
+        self._head = b"".join(bulk(a) for a in ("XADD", key, "MAXLEN", "~", maxlen, "*"))
+        self._names: dict[str, bytes] = {}
+
+    def pack(self, entry: Entry) -> bytes:
+        """The command appending ``entry``."""
+        names = self._names
+        parts = [b"*%d\r\n" % (6 + 2 * len(entry)), self._head]
+        for name, value in entry.items():
+            packed = names.get(name)
+            if packed is None:
+                packed = names[name] = bulk(name)
+            parts.append(packed)
+            parts.append(bulk(value))
+        return b"".join(parts)
+
+
 class StreamWriter:
     """Appends entries to a capped stream from a background thread, in pipelined batches."""
 
@@ -68,6 +101,8 @@ class StreamWriter:
         queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         self.client = client
+        self.direct = DirectConnection(client)
+        self.packer = XaddPacker(key, maxlen)
         self.key = key
         self.health = health
         self.maxlen = maxlen
@@ -78,6 +113,7 @@ class StreamWriter:
         self._sending = 0
         self._cond = threading.Condition()
         self._closing = False
+        self._flushing = 0
         self._thread: threading.Thread | None = None
         self._complained = False
 
@@ -100,7 +136,8 @@ class StreamWriter:
             self._queue.append(item)
             if self._thread is None:
                 self._start()
-            self._cond.notify()
+            if len(self._queue) in (1, BATCH):  # wake the writer only when it has work to see
+                self._cond.notify()
 
     def _start(self) -> None:
         self._thread = threading.Thread(
@@ -123,7 +160,12 @@ class StreamWriter:
             return (not self._queue and not self._sending) or not self.health.ok
 
         with self._cond:
-            self._cond.wait_for(done, timeout)
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(done, timeout)
+            finally:
+                self._flushing -= 1
             return not self._queue and not self._sending
 
     def close(self, timeout: float = 5.0) -> None:
@@ -137,6 +179,7 @@ class StreamWriter:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=1.0)
         atexit.unregister(self.close)
+        self.direct.close()
         if not flushed and left:
             logger.warning(
                 "%d call record(s) not written to the Redis stream %r: %s",
@@ -150,6 +193,9 @@ class StreamWriter:
                 self._cond.wait_for(lambda: self._queue or self._closing)
                 if self._closing:
                     return
+                self._cond.wait_for(  # let a batch gather: fewer, larger round trips
+                    lambda: len(self._queue) >= BATCH or self._flushing or self._closing, LINGER
+                )
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
                 self._sending = len(batch)
             sent = self._send(batch) if self.health.ok else False
@@ -167,15 +213,15 @@ class StreamWriter:
 
     def _send(self, batch: list[tuple[str, Any]]) -> bool:
         """One pipelined round trip; False when Redis did not answer (the batch is kept)."""
-        pipe = self.client.pipeline(transaction=False)
+        packed = []
         for kind, payload in batch:
             if kind == "xadd":
-                pipe.xadd(self.key, payload, maxlen=self.maxlen, approximate=True)
+                packed.append(self.packer.pack(payload))
             else:
                 key, mapping = payload
-                pipe.hset(key, mapping=mapping)
+                packed.append(command("HSET", key, *[x for pair in mapping.items() for x in pair]))
         try:
-            replies = pipe.execute(raise_on_error=False)
+            replies = self.direct.call_many([b"".join(packed)], len(packed))
         except redis.RedisError as exc:
             self.health.failed(exc)
             return False

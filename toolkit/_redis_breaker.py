@@ -41,7 +41,7 @@ import pybreaker
 import redis
 from redis.commands.core import Script
 
-from toolkit._redis_client import Health, describe
+from toolkit._redis_client import DirectConnection, Health, describe
 from toolkit._redis_keys import BreakerKeys
 
 logger = logging.getLogger("toolkit")
@@ -125,7 +125,12 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     """pybreaker's Redis storage with one-read snapshots, a local fallback and isolation."""
 
     def __init__(
-        self, client: redis.Redis, keys: BreakerKeys, health: Health, raise_opened_at: Script
+        self,
+        client: redis.Redis,
+        keys: BreakerKeys,
+        health: Health,
+        raise_opened_at: Script,
+        direct: DirectConnection | None = None,
     ) -> None:
         # CircuitRedisStorage.__init__ writes to Redis without guarding against errors;
         # its attributes are set here and the keys created by the first read instead.
@@ -138,6 +143,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self.keys = keys
         self.health = health
         self._raise_opened_at = raise_opened_at
+        self._direct = direct or DirectConnection(client)
+        self._mget = self._direct.pack("MGET", *keys.snapshot())
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -181,7 +188,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
 
     def _refresh(self) -> None:
         """Read all five keys in one round trip (or re-create them when Redis lost them)."""
-        values = self._send(lambda r: r.mget(self.keys.snapshot()))
+        values = self._send(lambda r: self._direct.call(self._mget))
         if values is None:
             return
         snap = parse_snapshot(values)

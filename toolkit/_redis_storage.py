@@ -35,7 +35,7 @@ from toolkit._fleet_stream import STREAM_MAXLEN, StreamWriter, encode
 from toolkit._history import CallRecord
 from toolkit._policy import Policy
 from toolkit._redis_breaker import RAISE_OPENED_AT, RedisBreakerStorage
-from toolkit._redis_client import SOCKET_TIMEOUT, Health, connect
+from toolkit._redis_client import SOCKET_TIMEOUT, DirectConnection, Health, connect
 from toolkit._redis_keys import BreakerKeys, check_namespace, stream_key
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ class RedisStorage:
         self.health = Health(self.client, self.url)
         self.worker = worker or default_worker()
         self._raise_opened_at = self.client.register_script(RAISE_OPENED_AT)
+        self._direct = DirectConnection(self.client)
         self.stream: StreamWriter | None = (
             StreamWriter(self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen)
             if record_calls
@@ -90,7 +91,9 @@ class RedisStorage:
     def state_storage(self, name: str) -> RedisBreakerStorage:
         """pybreaker storage for integration ``name`` under ``<namespace>:<name>``."""
         keys = BreakerKeys(self.namespace, name)
-        return RedisBreakerStorage(self.client, keys, self.health, self._raise_opened_at)
+        return RedisBreakerStorage(
+            self.client, keys, self.health, self._raise_opened_at, self._direct
+        )
 
     @property
     def available(self) -> bool:
@@ -127,6 +130,7 @@ class RedisStorage:
             publish(name)
         self._observers[id(runner)] = observe
         runner.add_observer(observe)
+        stream.flush(timeout=1.0)  # the fleet sees the policies as soon as the runner exists
 
     def detach(self, runner: IntegrationRunner) -> None:
         """Stop streaming ``runner``'s calls and send what is queued (called on close)."""
@@ -146,6 +150,7 @@ class RedisStorage:
         if self.stream is not None:
             self.stream.close()
         self.health.close()
+        self._direct.close()
         self.client.close()
 
     def __enter__(self) -> RedisStorage:
