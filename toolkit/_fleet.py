@@ -24,7 +24,6 @@ import redis
 
 from toolkit._errors import ConfigError, StorageError, UnknownIntegrationError
 from toolkit._history import State
-from toolkit._redis_breaker import Snapshot, parse_snapshot
 from toolkit._redis_client import connect, describe
 from toolkit._redis_keys import (
     BreakerKeys,
@@ -33,6 +32,7 @@ from toolkit._redis_keys import (
     state_pattern,
     stream_key,
 )
+from toolkit._redis_snapshot import Snapshot, parse_snapshot
 from toolkit._redis_storage import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -43,12 +43,11 @@ from redis.commands.core import Script
 
 from toolkit._redis_client import DirectConnection, Health, describe
 from toolkit._redis_keys import BreakerKeys
+from toolkit._redis_snapshot import Snapshot, parse_snapshot
 
 logger = logging.getLogger("toolkit")
 
 T = TypeVar("T")
-_STATES = frozenset({pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN})
-
 RAISE_OPENED_AT = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '')
 local proposed = tonumber(ARGV[1])
@@ -59,47 +58,6 @@ end
 return current
 """
 """Set ``opened_at`` only if it moves forward (pybreaker's rule), in one round trip."""
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A breaker's five keys as last read (or, while Redis is down, as kept locally)."""
-
-    state: str = pybreaker.STATE_CLOSED
-    fail_counter: int = 0
-    success_counter: int = 0
-    opened_at: int | None = None
-    isolated: bool = False
-
-
-def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _int(value: bytes | str | None) -> int | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return int(float(text))
-    except ValueError:
-        return None
-
-
-def parse_snapshot(values: list[Any]) -> Snapshot | None:
-    """A snapshot from an ``MGET`` of ``BreakerKeys.snapshot()`` (None: no state key)."""
-    state = _text(values[0])
-    if state is None:
-        return None
-    return Snapshot(
-        state=state if state in _STATES else pybreaker.STATE_CLOSED,
-        fail_counter=_int(values[1]) or 0,
-        success_counter=_int(values[2]) or 0,
-        opened_at=_int(values[3]) or None,
-        isolated=values[4] is not None,
-    )
 
 
 class _Batch:
