@@ -213,3 +213,21 @@ def test_policy_changes_are_published_with_the_next_call(
     with Fleet(redis_server.url, "ns") as fleet:
         status = fleet.status("p0")
     assert (status.fail_max, status.reset_timeout_s, status.worker) == (7, 12.0, "w1")
+
+
+def test_runner_dashboard_says_when_redis_is_unreachable(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    from toolkit import Dashboard
+
+    runner, _ = worker("ok")
+    dashboard = Dashboard(runner)
+    try:
+        assert "storage unreachable" not in dashboard.title.value
+        redis_server.stop()
+        runner.run_all_sync()
+        dashboard.refresh()
+        assert 'data-ok="false"' in dashboard.title.value
+        assert "redis storage unreachable" in dashboard.title.value
+    finally:
+        dashboard.close()

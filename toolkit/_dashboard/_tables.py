@@ -165,7 +165,14 @@ def headline(statuses: list[BreakerStatus]) -> str:
         if n
     )
     noun = "integration" if len(statuses) == 1 else "integrations"
+    down = next((s.storage for s in statuses if not s.storage_ok), None)
+    storage = (
+        ""
+        if down is None
+        else f' · <span class="toolkit-storage" data-ok="false" style="color:#cf222e;'
+        f'font-weight:600">{esc(down)} storage unreachable: breaker state kept locally</span>'
+    )
     return (
         f'<div style="font-size:15px;margin:4px 0"><b>Integration health</b> · '
-        f"{len(statuses)} {noun} {chips}</div>"
+        f"{len(statuses)} {noun} {chips}{storage}</div>"
     )
