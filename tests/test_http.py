@@ -6,6 +6,8 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
+import textwrap
 import threading
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
@@ -200,6 +202,40 @@ class TestBoundedBody:
         error = await failure_of(check)
         assert isinstance(error, InvalidJsonError)
         assert "larger than 1000 bytes (max_body_bytes); not parsed as JSON" in str(error)
+
+    def test_a_cut_body_leaves_nothing_to_finalize_after_the_loop(self) -> None:
+        # Under nest-asyncio (any notebook that used a *_sync method) loops install no
+        # async-generator hooks: a body iterator left suspended would be finalized by
+        # the garbage collector after its loop is gone, and httpcore's cleanup fails.
+        script = textwrap.dedent(
+            """
+            import asyncio, gc, sys
+            import nest_asyncio
+            sys.path.insert(0, "tests")
+            from loopback_http import HttpServer
+            from toolkit.integrations import HttpCheck, SharedClient
+
+            server, holder, kept = HttpServer(), SharedClient(), []
+            check = HttpCheck("big", server.url_for("/huge"), client=holder)
+
+            async def main():
+                kept.append(await check.fetch())
+                await holder.aclose()
+
+            loop = asyncio.new_event_loop()
+            nest_asyncio.apply(loop)
+            loop.run_until_complete(main())
+            loop.close()
+            gc.collect()
+            server.close()
+            assert kept[0].data["truncated"] is True
+            """
+        )
+        done = subprocess.run(
+            [sys.executable, "-W", "error", "-c", script],
+            capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent,
+        )  # fmt: skip
+        assert done.returncode == 0 and done.stderr == "", done.stderr
 
 
 class TestConfiguration:

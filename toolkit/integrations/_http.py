@@ -11,12 +11,13 @@ URL at INFO: its loggers mask what each check declares secret (``LOG_REDACTOR``)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -249,13 +250,28 @@ async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]
     """At most ``cap`` bytes of the body, and whether more was left unread."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    body = response.aiter_bytes()
+    async for chunk in body:
         if size + len(chunk) > cap:
             chunks.append(chunk[: cap - size])
+            await _stop_reading(response, body)
             return b"".join(chunks), True
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks), False
+
+
+async def _stop_reading(response: httpx.Response, body: AsyncIterator[bytes]) -> None:
+    """Close the connection, then let the body's iterators end on that.
+
+    Leaving them suspended would have them finalized later, perhaps with no event
+    loop running (nest-asyncio installs no async-generator hooks), and httpcore's
+    cleanup then fails there. What is still buffered is discarded, not kept.
+    """
+    await response.aclose()
+    with contextlib.suppress(httpx.HTTPError, httpx.StreamError):
+        async for _ in body:
+            pass
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
