@@ -12,7 +12,7 @@ from loopback_redis import RedisServer
 from probes import Probe, registry_of
 from redis_counting import command_counts, commands_during
 
-from toolkit import Fleet, IntegrationRunner, RedisStorage, frames
+from toolkit import Dashboard, Fleet, IntegrationRunner, RedisStorage, frames
 
 Worker = Callable[..., tuple[IntegrationRunner, list[Probe]]]
 
@@ -218,8 +218,6 @@ def test_policy_changes_are_published_with_the_next_call(
 def test_runner_dashboard_says_when_redis_is_unreachable(
     worker: Worker, redis_server: RedisServer
 ) -> None:
-    from toolkit import Dashboard
-
     runner, _ = worker("ok")
     dashboard = Dashboard(runner)
     try:

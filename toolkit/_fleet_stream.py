@@ -1,8 +1,10 @@
 """Every worker's calls in one capped Redis Stream, written off the hot path.
 
 A call record becomes one stream entry (``XADD <ns>:toolkit:calls MAXLEN ~ n``).
-``StreamWriter`` queues entries in memory and a background thread sends whatever is
-queued in one pipelined round trip, so a guarded call never waits for the stream.
+``StreamWriter`` queues entries in memory; a background thread lets them gather for
+up to ``LINGER`` seconds, packs them itself (redis-py's packing costs more than the
+round trip) and sends them in one pipelined round trip on a connection of its own, so
+a guarded call never waits for the stream.
 An entry counts as acknowledged once Redis has answered for it (with
 ``appendfsync always`` that means it is on disk). While Redis is down, entries wait
 in a bounded queue (the oldest are dropped first when it fills) and are sent when
