@@ -27,6 +27,14 @@ from toolkit._history import State
 logger = logging.getLogger("toolkit")
 
 
+_NO_BATCH = contextlib.nullcontext()
+
+
+def _no_batch() -> AbstractContextManager[Any]:
+    """The batch of a storage without one: nothing to group."""
+    return _NO_BATCH
+
+
 class _SafeListener(pybreaker.CircuitBreakerListener):
     """Forwards to a user listener and logs, rather than raises, whatever it raises."""
 
@@ -69,21 +77,26 @@ class SafeBreaker(pybreaker.CircuitBreaker):
         """Register ``listener``; its exceptions are logged and swallowed."""
         super().add_listener(_SafeListener(listener))
 
-    _isolated = False
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        storage = self._state_storage
+        # Looked up once: the hooks a shared storage offers (see toolkit/_storage.py).
+        self._shared_isolation = hasattr(type(storage), "isolated")
+        self._isolated = False
+        begin = getattr(storage, "batch", None)
+        self._batch: Any = begin if begin is not None else _no_batch
 
     @property
     def isolated(self) -> bool:
         """Held open with no trial until reset; a storage with ``isolated`` shares it."""
-        storage = self._state_storage
-        if hasattr(type(storage), "isolated"):
-            return bool(storage.isolated)  # type: ignore[attr-defined]
+        if self._shared_isolation:
+            return bool(self._state_storage.isolated)  # type: ignore[attr-defined]
         return self._isolated
 
     @isolated.setter
     def isolated(self, value: bool) -> None:
-        storage = self._state_storage
-        if hasattr(type(storage), "isolated"):
-            storage.isolated = value  # type: ignore[attr-defined]
+        if self._shared_isolation:
+            self._state_storage.isolated = value  # type: ignore[attr-defined]
         else:
             self._isolated = value
 
@@ -104,13 +117,10 @@ def make_breaker(
     )
 
 
-_NO_BATCH = contextlib.nullcontext()
-
-
 def batch(cb: pybreaker.CircuitBreaker) -> AbstractContextManager[Any]:
     """Group one step's storage reads: a storage with ``batch()`` fetches them in one go."""
-    begin = getattr(cb._state_storage, "batch", None)
-    return _NO_BATCH if begin is None else begin()
+    begin: Any = getattr(cb, "_batch", None) or getattr(cb._state_storage, "batch", _no_batch)
+    return begin()  # type: ignore[no-any-return]
 
 
 def storage_state(cb: pybreaker.CircuitBreaker) -> State:
