@@ -150,3 +150,14 @@ async def test_it_refreshes_while_shown_and_stops_on_close(
 def test_bad_interval_is_refused(redis_server: RedisServer) -> None:
     with Fleet(redis_server.url, "ns") as fleet, pytest.raises(ConfigError, match="interval"):
         fleet.dashboard(interval=0)
+
+
+def test_made_while_redis_is_down_it_says_so(redis_server: RedisServer) -> None:
+    redis_server.stop()
+    with Fleet(redis_server.url, "ns") as fleet:
+        dashboard = fleet.dashboard()
+        try:
+            assert not dashboard.available and 'data-ok="false"' in dashboard.title.value
+            assert not dashboard.rows
+        finally:
+            dashboard.close()

@@ -7,7 +7,9 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 
+import pybreaker
 import pytest
+import redis
 from loopback_redis import RedisServer
 from probes import Probe, registry_of
 from redis_counting import command_counts, commands_during
@@ -129,9 +131,9 @@ def test_open_breaker_stays_open_while_redis_is_down(
 def test_runs_share_state_again_after_redis_returns(
     worker: Worker, redis_server: RedisServer
 ) -> None:
-    one, _ = worker("ok", name="one")
     two, [probe] = worker("ok", name="two")
     redis_server.stop()
+    one, _ = worker("ok", name="one")  # created while Redis is down
     one.run_all_sync()
     assert not one.storage.available
     redis_server.start()
@@ -229,3 +231,21 @@ def test_runner_dashboard_says_when_redis_is_unreachable(
         assert "redis storage unreachable" in dashboard.title.value
     finally:
         dashboard.close()
+
+
+def test_a_decode_responses_client_shares_breakers_with_plain_pybreaker(
+    redis_server: RedisServer,
+) -> None:
+    text_client = redis.Redis("127.0.0.1", redis_server.port, decode_responses=True)
+    storage = RedisStorage(text_client, "ns", record_calls=False)
+    probe = Probe("pay", "raise")
+    runner = IntegrationRunner(registry_of(probe), storage=storage, fail_max=1)
+    try:
+        runner.run_all_sync()
+        plain = pybreaker.CircuitRedisStorage("closed", redis_server.client(), namespace="ns:pay")
+        assert plain.state == "open" and runner.status("pay").state == "open"
+        assert runner.status("pay").storage_ok
+    finally:
+        runner.close()
+        storage.close()
+        text_client.close()
