@@ -20,8 +20,9 @@
         ├── InvalidJsonError                 the body is not JSON (or was cut at the size cap)
         └── JsonKeyError                     ``json_key`` is not in the JSON body
 
-The last three are what the runner replays into an integration's breaker, so a
-pybreaker listener sees a typed failure for every kind of failed call.
+``IntegrationFailure``, ``BadResultError`` and ``IntegrationTimeoutError`` are what
+the runner replays into an integration's breaker for failures that raised nothing, so
+a pybreaker listener sees a typed failure for every kind of failed call.
 """
 
 from __future__ import annotations

@@ -13,8 +13,6 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_patched: set[int] = set()
-
 
 class SyncBridge:
     """Runs a coroutine to completion from synchronous code."""
@@ -32,11 +30,10 @@ class SyncBridge:
             if self._loop is None or self._loop.is_closed():
                 self._loop = asyncio.new_event_loop()
             return self._loop.run_until_complete(coro)
-        if id(running) not in _patched:
+        if not getattr(running, "_nest_patched", False):  # set by nest_asyncio.apply
             import nest_asyncio
 
             nest_asyncio.apply(running)
-            _patched.add(id(running))
         return running.run_until_complete(coro)
 
     def close(self) -> None:
