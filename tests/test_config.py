@@ -87,7 +87,8 @@ class TestLoading:
         with config.make_runner() as runner:
             results = runner.run_all_sync()
         assert [s.success for s in results.sections] == [True, True, True]
-        assert results.get_section("api").data["value"] == 42
+        api = results.get_section("api")
+        assert api is not None and api.data["value"] == 42
 
     def test_unset_token_variable_leaves_the_check_out_with_a_warning(
         self, tmp_path: Path, http_server: HttpServer, caplog: pytest.LogCaptureFixture

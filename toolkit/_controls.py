@@ -220,7 +220,8 @@ class RunnerControls:
 
     # ------------------------------------------------------------ lifecycle
     async def aclose(self) -> None:
-        """Close what the integrations hold open (their optional ``aclose()``: HTTP clients)."""
+        """Close what the integrations hold open (their optional ``aclose()``: HTTP clients),
+        and let a shared storage send what it still holds of this runner."""
         for slot in list(self._slots.values()):
             closer = getattr(slot.integration, "aclose", None)
             if not callable(closer):
@@ -229,6 +230,16 @@ class RunnerControls:
                 await closer()
             except Exception:
                 logger.exception("closing integration %r failed; ignored", slot.name)
+        if getattr(self.storage, "detach", None) is not None:
+            await asyncio.to_thread(self._detach_storage)
+
+    def _detach_storage(self) -> None:
+        detach = getattr(self.storage, "detach", None)
+        if detach is not None:  # a shared storage sends what it still holds of this runner
+            try:
+                detach(self)
+            except Exception:
+                logger.exception("detaching from %r failed; ignored", self.storage)
 
     def close(self) -> None:
         """``aclose()`` the integrations, then release the private loop of the ``*_sync`` methods.
@@ -237,9 +248,8 @@ class RunnerControls:
         """
         if any(callable(getattr(s.integration, "aclose", None)) for s in self._slots.values()):
             self._bridge.run(self.aclose())
-        detach = getattr(self.storage, "detach", None)
-        if detach is not None:  # a shared storage sends what it still holds of this runner
-            detach(self)
+        else:
+            self._detach_storage()
         self._bridge.close()
 
     def __enter__(self) -> Self:
