@@ -69,7 +69,8 @@ class BreakerModel(RuleBasedStateMachine):
     @rule()
     def trip(self) -> None:
         self.runner.trip("svc")
-        self._open()
+        if self.state != "isolated":  # only reset ends an isolation
+            self._open()
 
     @rule()
     def reset(self) -> None:

@@ -81,3 +81,12 @@ class TestSharedClient:
             assert (await check.fetch()).success
             await check.aclose()
             assert not own.is_closed
+
+
+def test_building_a_check_prepares_tls_before_any_run() -> None:
+    from toolkit.integrations import HttpCheck
+    from toolkit.integrations._client import ssl_context
+
+    ssl_context.cache_clear()
+    HttpCheck("warm", "https://127.0.0.1:9/health")
+    assert ssl_context.cache_info().currsize == 1  # loaded at build time, not in the first run

@@ -40,12 +40,19 @@ class _SafeListener(pybreaker.CircuitBreakerListener):
 
     def __init__(self, inner: pybreaker.CircuitBreakerListener) -> None:
         self.inner = inner
+        self._failed: set[str] = set()
 
     def _forward(self, hook: str, *args: Any) -> None:
         try:
             getattr(self.inner, hook)(*args)
         except Exception:
-            logger.exception("circuit breaker listener %r raised in %s; ignored", self.inner, hook)
+            if hook in self._failed:  # one traceback per hook, not one per call
+                logger.debug("listener %r raised in %s again; ignored", self.inner, hook)
+                return
+            self._failed.add(hook)
+            logger.exception(
+                "circuit breaker listener %r raised in %s; ignored (again: DEBUG)", self.inner, hook
+            )
 
     def before_call(self, cb: Any, func: Any, *args: Any, **kwargs: Any) -> None:
         self._forward("before_call", cb, func, *args)
@@ -172,9 +179,12 @@ def _fail(exc: BaseException) -> NoReturn:
 def settle(cb: pybreaker.CircuitBreaker, failure: BaseException | None) -> None:
     """Count a finished call: ``failure`` None for success, else the exception to count.
 
-    A breaker that was opened by hand while the call ran stays open: pybreaker
-    refuses the replay, and the outcome is not counted.
+    A breaker that was opened while the call ran (by hand, or by another worker)
+    stays open and the outcome is not counted: replayed into an open breaker whose
+    wait has passed, pybreaker would take it for the trial call.
     """
+    if cb._state_storage.state == "open":
+        return
     try:
         if failure is None:
             cb.call(_succeed)

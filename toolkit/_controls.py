@@ -79,9 +79,14 @@ class RunnerControls:
 
     # ----------------------------------------------------------- breakers
     def trip(self, name: str) -> None:
-        """Open the breaker now; after ``reset_timeout`` one trial call decides as usual."""
+        """Open the breaker now; after ``reset_timeout`` one trial call decides as usual.
+
+        An isolated breaker stays isolated: only ``reset`` ends an isolation.
+        """
         slot = self._slot(name)
-        slot.isolated = False
+        if slot.isolated:
+            logger.info("breaker %r is isolated; trip() leaves it held open", name)
+            return
         slot.breaker.open()
         self._changed(slot)
 

@@ -51,13 +51,22 @@ class Policy:
         )
 
 
+MAX_SECONDS = 1e9
+"""About 31 years: beyond it timestamps overflow; hold a breaker open with ``isolate``."""
+
+
 def _check_seconds(name: str, value: object, *, positive: bool) -> None:
-    """Refuse a non-number, NaN, infinity, or a value below the allowed range."""
+    """Refuse a non-number, NaN, infinity, or a value outside the allowed range."""
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if ok and positive:
-        ok = value > 0  # type: ignore[operator]
+        ok = 0 < value <= MAX_SECONDS  # type: ignore[operator]
     elif ok:
-        ok = value >= 0  # type: ignore[operator]
+        ok = 0 <= value <= MAX_SECONDS  # type: ignore[operator]
     if not ok:
+        if isinstance(value, int | float) and math.isfinite(value) and value > MAX_SECONDS:
+            raise ConfigError(
+                f"{name} must be at most {MAX_SECONDS:g} seconds, got {value!r};"
+                " to hold a breaker open indefinitely use isolate()"
+            )
         bound = "> 0" if positive else ">= 0"
         raise ConfigError(f"{name} must be a finite number of seconds {bound}, got {value!r}")

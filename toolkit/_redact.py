@@ -164,10 +164,10 @@ def secrets_of(integration: object) -> list[str]:
     An integration that raises while listing its secrets is logged, never trusted: an empty
     list would let a credential through silently, so the failure is visible.
     """
-    declared = getattr(integration, "secrets", None)
-    if declared is None:
-        return []
     try:
+        declared = getattr(integration, "secrets", None)
+        if declared is None:
+            return []
         values = declared() if callable(declared) else declared
         return clean_secrets(values)
     except Exception:

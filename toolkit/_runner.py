@@ -22,7 +22,7 @@ from typing import Any
 
 from toolkit import _breaker
 from toolkit._controls import RunnerControls
-from toolkit._errors import ConfigError, IntegrationTimeoutError
+from toolkit._errors import ConfigError, IntegrationTimeoutError, UnknownIntegrationError
 from toolkit._history import DEFAULT_MAXLEN, CallHistory, CallRecord, EventLog, Outcome, State
 from toolkit._policy import Policy
 from toolkit._protocol import display_name_of
@@ -79,8 +79,10 @@ class IntegrationRunner(RunnerControls):
             slot = Slot(name, display_name_of(integration), integration, breaker, policy)
             slot.known_state = _breaker.storage_state(breaker)
             self._slots[name] = slot
+        _check_policy_names(self._overrides, self._slots, registry)
         self._runs = itertools.count(1)
         self._observers: list[Observer] = []
+        self._failed_observers: set[int] = set()
         self._abandoned: set[asyncio.Task[None]] = set()
         self._bridge = SyncBridge()
         self._control_version = 0
@@ -162,38 +164,39 @@ class IntegrationRunner(RunnerControls):
         return IntegrationResult(slot.name, False, None, error)
 
     async def _fly(self, flight: Flight) -> None:
-        """Call ``fetch`` once under the timeout and settle the outcome."""
+        """Call ``fetch`` once under the timeout and settle the outcome, whatever happens."""
         slot = flight.slot
         timeout = slot.policy.timeout
         active = slot.fault
         cm = asyncio.timeout(timeout)
         try:
-            async with cm:
-                fetch = slot.integration.fetch
-                value = await (active.call(fetch) if active else fetch())
-        except TimeoutError:
-            if cm.expired():
-                exc = IntegrationTimeoutError(f"timed out after {timeout:g}s")
-                self._finish(flight, "timeout", exc, None)
-            else:
+            try:
+                async with cm:
+                    fetch = slot.integration.fetch
+                    value = await (active.call(fetch) if active else fetch())
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    self._drop(flight)
+                    raise  # the run was cancelled: no integration failed
                 self._finish(flight, "error", exc, None)
-            return
-        except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # the run was cancelled: no integration failed
-            self._finish(flight, "error", exc, None)
-            return
-        except Exception as exc:
-            self._finish(flight, "error", exc, None)
-            return
-        if cm.expired():  # fetch swallowed its cancellation but returned before the grace ran out
-            self._finish(
-                flight, "timeout", IntegrationTimeoutError(f"timed out after {timeout:g}s"), None
-            )
-            return
-        outcome, failure, result = classify(slot.name, value)
-        self._finish(flight, outcome, failure, result)
+            except BaseException as exc:
+                if cm.expired():  # our timeout, possibly turned into another error by fetch
+                    self._finish(flight, "timeout", _timed_out(timeout), None)
+                else:
+                    self._finish(flight, "error", exc, None)
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+            else:
+                if cm.expired():  # fetch swallowed its cancellation, then returned anyway
+                    self._finish(flight, "timeout", _timed_out(timeout), None)
+                else:
+                    outcome, failure, result = classify(slot.name, value)
+                    self._finish(flight, outcome, failure, result)
+        finally:
+            if not flight.settled:
+                logger.error("call of %r ended without an outcome; counted as an error", slot.name)
+                self._finish(flight, "error", RuntimeError("call ended without an outcome"), None)
 
     def _finish(
         self,
@@ -210,11 +213,12 @@ class IntegrationRunner(RunnerControls):
         slot = flight.slot
         if slot.flight is flight:
             slot.flight = None
+        error = _describe(slot, failure)
         try:
             with _breaker.batch(slot.breaker):
-                _breaker.settle(slot.breaker, failure)
+                if not slot.isolated:  # isolated by hand meanwhile: it stays so, uncounted
+                    _breaker.settle(slot.breaker, failure)
                 after = self._state_of(slot)
-            error = _describe(slot, failure)
             slow = (
                 outcome == "ok"
                 and slot.policy.slow_after is not None
@@ -227,7 +231,6 @@ class IntegrationRunner(RunnerControls):
             self._observe(slot, after)
         except Exception:
             logger.exception("recording the call of %r failed", slot.name)
-            error = _describe(slot, failure)
         if result is None or failure is not None:
             result = IntegrationResult(slot.name, False, None, error)
         flight.result = result
@@ -257,6 +260,9 @@ class IntegrationRunner(RunnerControls):
                 delay = min(unsettled) - loop.time()
                 if delay > 0:
                     await asyncio.wait((waiter.future,), timeout=delay)
+                # One more turn of the loop before giving up on anyone: a call whose own
+                # timeout fired in this same tick (or whose loop was paused) settles now.
+                await asyncio.sleep(0)
                 now = loop.time()
                 for flight in pending:
                     if not flight.settled and flight.deadline <= now:
@@ -291,12 +297,20 @@ class IntegrationRunner(RunnerControls):
         flight.waiters -= 1
         if flight.waiters > 0 or flight.settled:
             return
-        flight.settled = True  # not counted: cancelling a run is no integration's failure
-        if flight.slot.flight is flight:
-            flight.slot.flight = None
+        self._drop(flight)
         if flight.task is not None:
             flight.task.cancel()
-        logger.debug("call of %r cancelled with its run", flight.slot.name)
+
+    def _drop(self, flight: Flight) -> None:
+        """End a cancelled call without counting it: cancelling is no integration's failure."""
+        if flight.settled:
+            return
+        flight.settled = True
+        if flight.slot.flight is flight:
+            flight.slot.flight = None
+        for waiter in flight.watchers:
+            waiter.settled()
+        logger.debug("call of %r cancelled", flight.slot.name)
 
     @staticmethod
     def _result_of(flight: Flight) -> IntegrationResult:
@@ -320,7 +334,7 @@ class IntegrationRunner(RunnerControls):
                 try:
                     observer(record)
                 except Exception:
-                    logger.exception("observer %r raised; ignored", observer)
+                    self._observer_failed(observer)
 
     def _observe(self, slot: Slot, state: State, by_hand: bool = False) -> None:
         """Note the breaker's state; a change becomes an event and a log line.
@@ -348,6 +362,15 @@ class IntegrationRunner(RunnerControls):
     def _state_of(self, slot: Slot) -> State:
         return "isolated" if slot.isolated else _breaker.storage_state(slot.breaker)
 
+    def _observer_failed(self, observer: Observer) -> None:
+        """Log an observer's exception: its first with the traceback, later ones briefly."""
+        key = id(observer)
+        if key in self._failed_observers:
+            logger.debug("observer %r raised again; ignored", observer, exc_info=True)
+            return
+        self._failed_observers.add(key)
+        logger.exception("observer %r raised; ignored (further errors logged at DEBUG)", observer)
+
     def add_observer(self, observer: Observer) -> None:
         """Call ``observer(record)`` after every call; what it raises is logged, not raised."""
         self._observers.append(observer)
@@ -359,7 +382,13 @@ class IntegrationRunner(RunnerControls):
 
 def _describe(slot: Slot, failure: BaseException | None) -> str | None:
     """The failure as text, with the integration's declared secrets masked."""
-    return None if failure is None else describe_error(failure, secrets_of(slot.integration))
+    if failure is None:
+        return None
+    try:
+        return describe_error(failure, secrets_of(slot.integration))
+    except Exception:
+        logger.exception("describing the failure of %r failed", slot.name)
+        return f"{type(failure).__name__} (its text could not be shown safely)"
 
 
 class _Waiter:
@@ -376,6 +405,27 @@ class _Waiter:
         self.remaining -= 1
         if self.remaining <= 0 and not self.future.done():
             self.future.set_result(None)
+
+
+def _check_policy_names(
+    overrides: Mapping[str, Any], slots: Mapping[str, Slot], registry: IntegrationRegistry
+) -> None:
+    """Refuse a policy override for a name no integration has (a typo would pass silently).
+
+    Names of unconfigured integrations are fine. When some registered class only gets
+    its name in ``__init__``, an unknown name can only be warned about.
+    """
+    known = set(slots) | set(registry.names())
+    unknown = sorted(set(overrides) - known)
+    if not unknown:
+        return
+    if len(registry.names()) == len(registry):
+        raise UnknownIntegrationError(unknown[0], known)
+    logger.warning("policy override(s) for unknown integration(s) ignored: %s", ", ".join(unknown))
+
+
+def _timed_out(timeout: float) -> IntegrationTimeoutError:
+    return IntegrationTimeoutError(f"timed out after {timeout:g}s")
 
 
 def _result_of(flight: Flight) -> IntegrationResult:

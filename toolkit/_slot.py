@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,19 +70,38 @@ class Flight:
 
 
 def classify(name: str, value: object) -> tuple[Outcome, BaseException | None, IntegrationResult]:
-    """Turn what ``fetch`` returned into an outcome, the failure to count, and a result."""
+    """Turn what ``fetch`` returned into an outcome, the failure to count, and a result.
+
+    A result whose fields cannot be read (``success`` that is not truth-testable, say)
+    counts as a bad result, never as a crash of the run.
+    """
+    try:
+        return _classify(name, value)
+    except Exception as exc:
+        failure = BadResultError(
+            f"fetch returned an unusable IntegrationResult ({_error_text(exc)})"
+        )
+        return "error", failure, IntegrationResult(name, False, None, str(failure))
+
+
+def _classify(name: str, value: object) -> tuple[Outcome, BaseException | None, IntegrationResult]:
     if isinstance(value, IntegrationResult):
-        if value.name != name:
-            value = IntegrationResult(name, value.success, value.data, value.error)
-        if value.success:
+        success = bool(value.success)
+        if success is not value.success or not (isinstance(value.name, str) and value.name == name):
+            value = IntegrationResult(name, success, value.data, value.error)
+        if success:
             return "ok", None, value
         failure: ToolkitError = IntegrationFailure(
-            value.error or "integration reported failure without an error"
+            str(value.error or "integration reported failure without an error")
         )
         return "error", failure, IntegrationResult(name, False, value.data, str(failure))
-    failure = BadResultError(
-        f"fetch returned {type(value).__name__} instead of an IntegrationResult"
-    )
+    if inspect.iscoroutine(value):
+        value.close()
+        failure = BadResultError("fetch returned a coroutine; is an 'await' missing?")
+    else:
+        failure = BadResultError(
+            f"fetch returned {type(value).__name__} instead of an IntegrationResult"
+        )
     return "error", failure, IntegrationResult(name, False, None, str(failure))
 
 

@@ -8,6 +8,7 @@ loop the first time it is needed, never at import.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -29,12 +30,24 @@ class SyncBridge:
         if running is None:
             if self._loop is None or self._loop.is_closed():
                 self._loop = asyncio.new_event_loop()
-            return self._loop.run_until_complete(coro)
-        if not getattr(running, "_nest_patched", False):  # set by nest_asyncio.apply
-            import nest_asyncio
+            loop = self._loop
+        else:
+            loop = running
+            if not getattr(loop, "_nest_patched", False):  # set by nest_asyncio.apply
+                import nest_asyncio
 
-            nest_asyncio.apply(running)
-        return running.run_until_complete(coro)
+                nest_asyncio.apply(loop)
+        task = loop.create_task(coro)
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            # Interrupted (Ctrl-C in a script or a cell): cancel the run here and now, so it
+            # is not left pending to resume, long past its deadlines, at the next call.
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    loop.run_until_complete(asyncio.wait([task], timeout=1.0))
+            raise
 
     def close(self) -> None:
         """Cancel what is left on the private loop and close it."""

@@ -13,6 +13,7 @@ transport spreads requests over several connection pools (``PooledTransport``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import ssl
@@ -39,6 +40,17 @@ class SharedClient:
         self._clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[Verify, httpx.AsyncClient]
         ] = weakref.WeakKeyDictionary()
+
+    def prepare(self, verify: Verify = True) -> None:
+        """Do the slow, blocking part of opening a client now (CA loading, httpcore import).
+
+        Done while checks are built, so the first run's calls do not wait on it; the
+        client itself still opens on the loop that first uses it.
+        """
+        if verify is not False:
+            with contextlib.suppress(OSError, ssl.SSLError):
+                ssl_context(verify)
+        import httpcore  # noqa: F401  (httpx imports it on the first transport)
 
     def get(self, verify: Verify = True) -> httpx.AsyncClient:
         """The running loop's client for ``verify``, opened on first use."""

@@ -112,6 +112,9 @@ class HttpCheck:
             raise ConfigError(f"verify must be True, False or a CA bundle path, got {verify!r}")
         self.verify = verify
         self._client = DEFAULT_CLIENT if client is None else client
+        if isinstance(self._client, SharedClient):
+            # Pay TLS set-up here, not inside the first run's timed, concurrent calls.
+            self._client.prepare(verify)
         header_refs = [r for value in self.headers.values() for r in references(value)]
         needed = [*references(self.url), *header_refs]
         secret = [*opt.names(secret_env, "secret_env")]
