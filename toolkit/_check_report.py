@@ -80,6 +80,8 @@ class Reporter:
         ran = len(rnd.results.sections)
         clock = rnd.at.astimezone().strftime("%H:%M:%S")
         verdict = "all healthy" if not failed else f"{failed} failed"
+        if not ran:
+            verdict = f"nothing ran ({len(rnd.skipped)} not configured)"
         head = f"[{clock}] round {rnd.number}: {ran} checks, {verdict}"
         lines = [head]
         if full:
