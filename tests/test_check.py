@@ -209,3 +209,16 @@ class TestArguments:
     def test_help_exits_0(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["--help"]) == 0
         assert "usage: python -m toolkit check" in capsys.readouterr().out
+
+
+def test_round_where_nothing_ran_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "integrations.toml"
+    path.write_text('[[http]]\nname = "elsewhere"\nurl = "${TOOLKIT_TEST_UNSET_URL}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "TOOLKIT_TEST_UNSET_URL"}
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "toolkit", "check", str(path)],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "round 1: 0 checks, nothing ran (1 not configured)" in out.stdout
+    assert "skipped (not configured): elsewhere" in out.stdout
