@@ -47,8 +47,8 @@ class IntegrationRegistry:
                     self._entries[index] = integration
                     return integration
                 raise DuplicateIntegrationError(
-                    f"integration name {name!r} is already registered by {_describe(entry)}; "
-                    f"give {_describe(integration)} another name"
+                    f"integration name {name!r} is already taken by {_describe(entry)};"
+                    f" give the new {_describe(integration)} another name"
                 )
         self._entries.append(integration)
         return integration
