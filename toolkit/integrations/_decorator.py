@@ -18,12 +18,12 @@ from toolkit._errors import NotAnIntegrationError
 from toolkit._redact import redact_data
 from toolkit._results import IntegrationResult
 from toolkit.integrations import _options as opt
-from toolkit.integrations._settings import EnvSettings, check_name
+from toolkit.integrations._settings import EnvSettings, FromEnv, check_name
 
 Fetcher = Callable[..., Awaitable[Any]]
 
 
-class FunctionIntegration:
+class FunctionIntegration(FromEnv):
     """An integration whose ``fetch`` awaits a function; calling it calls the function."""
 
     def __init__(
@@ -54,18 +54,6 @@ class FunctionIntegration:
         needed = [check_name(n, "a required setting") for n in opt.names(requires, "requires")]
         self.settings = EnvSettings(needed, secret=opt.names(secret, "secret"), env=env)
         functools.update_wrapper(self, func)
-
-    def is_configured(self) -> bool:
-        """True when every required variable is set."""
-        return self.settings.is_configured()
-
-    def validate_config(self) -> str | None:
-        """A warning naming the unset variables when only some are set."""
-        return self.settings.warning()
-
-    def secrets(self) -> list[str]:
-        """Values of required variables that are named secret or look secret (``*_TOKEN``...)."""
-        return self.settings.secret_values()
 
     async def fetch(self) -> IntegrationResult:
         """Await the function and wrap what it returns (its secret settings masked in data)."""

@@ -96,3 +96,21 @@ class EnvSettings:
 
     def __repr__(self) -> str:
         return f"EnvSettings(needed={list(self.needed)!r}, secret={sorted(self.secret)!r})"
+
+
+class FromEnv:
+    """The integration contract's configuration checks, answered by the ``settings`` it needs."""
+
+    settings: EnvSettings
+
+    def is_configured(self) -> bool:
+        """True when every environment variable the integration needs is set."""
+        return self.settings.is_configured()
+
+    def validate_config(self) -> str | None:
+        """A warning naming the unset variables when only some settings are present."""
+        return self.settings.warning()
+
+    def secrets(self) -> list[str]:
+        """The values of the variables that are named secret or look secret (``*_TOKEN``...)."""
+        return self.settings.secret_values()

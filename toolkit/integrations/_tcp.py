@@ -14,12 +14,12 @@ from toolkit._errors import CheckConnectError, CheckTimeoutError
 from toolkit._redact import redact_text
 from toolkit._results import IntegrationResult
 from toolkit.integrations import _options as opt
-from toolkit.integrations._settings import EnvSettings, references
+from toolkit.integrations._settings import EnvSettings, FromEnv, references
 
 logger = logging.getLogger("toolkit")
 
 
-class TcpCheck:
+class TcpCheck(FromEnv):
     """An integration that connects to ``host:port`` and reports the connect time.
 
     ``host`` and ``port`` may refer to environment variables as ``${NAME}``; the check
@@ -48,18 +48,6 @@ class TcpCheck:
         self.settings = EnvSettings(
             needed, secret=opt.names(secret_env, "secret_env"), literal=literal, env=env
         )
-
-    def is_configured(self) -> bool:
-        """True when the variables ``host`` and ``port`` refer to are set."""
-        return self.settings.is_configured()
-
-    def validate_config(self) -> str | None:
-        """A warning naming the unset variables when only some settings are present."""
-        return self.settings.warning()
-
-    def secrets(self) -> list[str]:
-        """The values of variables named secret."""
-        return self.settings.secret_values()
 
     def target(self) -> tuple[str, int]:
         """Host and port as they are now (variables expanded); ConfigError for a bad port."""
