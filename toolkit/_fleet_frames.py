@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit._fleet import FleetBreaker
-from toolkit._history import OUTCOMES
-from toolkit.frames import LATENCY_COLUMNS, OUTCOME_DTYPE, STATE_DTYPE
+from toolkit.frames import OUTCOME_DTYPE, STATE_DTYPE, latency_summary
 
 _SEVERITY = {"isolated": 0, "open": 1, "half-open": 2, "closed": 3}
 CALL_COLUMNS = [
@@ -108,21 +107,4 @@ def latency(calls: pd.DataFrame, names: Sequence[str] = ()) -> pd.DataFrame:
     outcome = calls["outcome"]
     ms = calls["duration_ms"].astype("float64")
     index = pd.Index(sorted(set(names) | set(name.dropna().unique())), dtype="string", name="name")
-    counts = pd.crosstab(name, outcome, dropna=False).reindex(
-        index=index, columns=list(OUTCOMES), fill_value=0
-    )
-    ran_mask = (outcome != "circuit_open").to_numpy()
-    ran = ms[ran_mask].groupby(name[ran_mask])
-    quant = ran.quantile(np.array([0.5, 0.95, 0.99])).unstack() if len(ran) else pd.DataFrame()
-    out = pd.DataFrame(index=index)
-    out["calls"] = counts.sum(axis=1).astype("int64")
-    for kind in OUTCOMES:
-        out[kind] = counts[kind].astype("int64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["success_rate"] = (out["ok"] / out["calls"].where(out["calls"] > 0)).astype("float64")
-    for q, col in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms")):
-        out[col] = quant[q].reindex(index).astype("float64") if q in quant else np.nan
-    out["max_ms"] = ran.max().reindex(index).astype("float64") if len(ran) else np.nan
-    out = out.reset_index()
-    out = out.sort_values(["p95_ms", "name"], ascending=[False, True], na_position="last")
-    return out.reset_index(drop=True)[LATENCY_COLUMNS]
+    return latency_summary(name, outcome, ms, index)

@@ -133,10 +133,18 @@ def latency(runner: IntegrationRunner) -> pd.DataFrame:
     ms = pd.Series(np.asarray(c["duration_s"], dtype="float64") * 1000.0)
     known = list(runner.names)
     index = pd.Index(known + sorted(set(names.unique()) - set(known)), dtype="string", name="name")
+    return latency_summary(names, outcome, ms, index)
+
+
+def latency_summary(
+    names: pd.Series, outcome: pd.Series | pd.Categorical, ms: pd.Series, index: pd.Index
+) -> pd.DataFrame:
+    """The ``latency`` frame of calls given as columns: a row per name in ``index``, worst first."""
     counts = pd.crosstab(names, outcome, dropna=False).reindex(
         index=index, columns=list(OUTCOMES), fill_value=0
     )
-    ran = ms[outcome != "circuit_open"].groupby(names[outcome != "circuit_open"])
+    ran_mask = np.asarray(outcome != "circuit_open")
+    ran = ms[ran_mask].groupby(names[ran_mask])
     quant = ran.quantile(np.array([0.5, 0.95, 0.99])).unstack() if len(ran) else pd.DataFrame()
     out = pd.DataFrame(index=index)
     out["calls"] = counts.sum(axis=1).astype("int64")
