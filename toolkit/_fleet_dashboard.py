@@ -1,6 +1,6 @@
 """FleetDashboard: every worker's breakers live, with fleet-wide Trip, Reset and Isolate.
 
-The runner ``Dashboard``'s look (its badges, tables and CSS) over a ``Fleet``: one row
+The runner ``Dashboard``'s look and refresh loop (``LiveView``) over a ``Fleet``: one row
 per breaker found in Redis (new ones appear as workers create them), the recent
 calls of every worker with a worker column, latency over those calls, and the
 workers seen. Displayed in a kernel it refreshes itself every ``interval`` seconds
@@ -11,18 +11,15 @@ hold the kernel on every tick.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from toolkit._dashboard._actions import Actions, running_loop
-from toolkit._dashboard._tables import STYLE, chip, esc
-from toolkit._errors import ConfigError, StorageError, ToolkitError
+from toolkit._dashboard._live import LiveView, area
+from toolkit._dashboard._tables import esc, state_chips
+from toolkit._errors import StorageError
 from toolkit._fleet_rows import (
     FleetRow,
     calls_table,
@@ -30,7 +27,6 @@ from toolkit._fleet_rows import (
     latency_table,
     workers_table,
 )
-from toolkit._history import STATES
 
 if TYPE_CHECKING:
     from toolkit._fleet import Fleet, FleetBreaker
@@ -42,68 +38,32 @@ WINDOW = 500
 RETRY_MAX = 10.0
 
 
-class FleetDashboard(widgets.VBox):
+class FleetDashboard(LiveView):
     """The fleet's breakers at a glance; Trip, Reset and Isolate act in every worker."""
 
+    task_name = "toolkit-fleet-dashboard: refresh"
+    log_prefix = "fleet dashboard"
+
     def __init__(self, fleet: Fleet, *, interval: float = 1.0, recent: int = 20) -> None:
-        if (
-            isinstance(interval, bool)
-            or not isinstance(interval, int | float)
-            or not (math.isfinite(interval) and interval > 0)
-        ):
-            raise ConfigError(f"interval must be a number of seconds > 0, got {interval!r}")
-        if isinstance(recent, bool) or not isinstance(recent, int) or recent < 1:
-            raise ConfigError(f"recent must be a whole number of rows >= 1, got {recent!r}")
+        self._setup(interval, recent)
         self.fleet = fleet
-        self.interval = float(interval)
-        self.recent = recent
         self.available = True
-        self.refreshes = 0
-        self._actions = Actions(self._report, self._landed)
-        self._timer: asyncio.Task[None] | None = None
-        self._closed = False
-        self._last_logged = ""
         self._last_entry: str | None = None
         self._retry_at = 0.0
         self._pause = self.interval
-
-        self.title = widgets.HTML()
-        self.title.add_class("toolkit-title")
-        self.error = widgets.HTML()
-        self.error.add_class("toolkit-error-area")
         self.reset_all = widgets.Button(description="Reset all", tooltip="close every breaker")
         self.reset_all.on_click(lambda _: self._act("Reset all", fleet.reset_all))
         self.rows: dict[str, FleetRow] = {}
         self.table = widgets.VBox()
-        self.calls = widgets.HTML()
-        self.calls.add_class("toolkit-calls-area")
-        self.latency = widgets.HTML(layout={"margin": "0 24px 0 0"})
-        self.latency.add_class("toolkit-latency-area")
-        self.workers = widgets.HTML()
-        self.workers.add_class("toolkit-workers-area")
-
-        def heading(text: str) -> widgets.HTML:
-            return widgets.HTML(f"<h4 style='margin:10px 0 2px 0'>{text}</h4>")
-
-        super().__init__(
-            [
-                widgets.HTML(STYLE),
-                self.title,
-                self.reset_all,
-                self.error,
-                widgets.HTML(header_html()),
-                self.table,
-                heading("Recent calls, every worker"),
-                self.calls,
-                widgets.HBox(
-                    [
-                        widgets.VBox([heading("Latency"), self.latency]),
-                        widgets.VBox([heading("Workers"), self.workers]),
-                    ]
-                ),
-            ]
+        self.workers = area("toolkit-workers-area")
+        self._lay_out(
+            self.reset_all,
+            header_html(),
+            self.table,
+            "Recent calls, every worker",
+            "Workers",
+            self.workers,
         )
-        self.add_class("toolkit-dashboard")
         self.add_class("toolkit-fleet-dashboard")
         self.refresh()
 
@@ -159,59 +119,9 @@ class FleetDashboard(widgets.VBox):
             self._report("refresh", exc)
         self.refreshes += 1
 
-    def _safe_refresh(self) -> None:
-        try:
-            self.refresh()
-        except Exception as exc:
-            self._report("refresh", exc)
-
-    def _landed(self) -> None:
-        if not self._closed:
-            self._safe_refresh()
-
-    # -------------------------------------------------------------- timer
-    def start(self) -> bool:
-        """Refresh every ``interval`` seconds on the running event loop; False without one."""
-        if self._closed:
-            return False
-        if self._timer is not None and not self._timer.done():
-            return True
-        loop = running_loop()
-        if loop is None:
-            return False
-        self._timer = loop.create_task(self._tick(), name="toolkit-fleet-dashboard: refresh")
-        return True
-
-    def stop(self) -> None:
-        """Stop refreshing on its own (``refresh()`` still works)."""
-        timer, self._timer = getattr(self, "_timer", None), None
-        if timer is not None:
-            timer.cancel()
-
-    @property
-    def live(self) -> bool:
-        """True while the dashboard refreshes itself."""
-        return self._timer is not None and not self._timer.done()
-
-    async def _tick(self) -> None:
-        while not self._closed:
-            await asyncio.sleep(self.interval)
-            if self.available or time.monotonic() >= self._retry_at:
-                self._safe_refresh()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """Displaying the dashboard starts its refresh."""
-        self.start()
-        return super()._repr_mimebundle_(**kwargs)
-
-    def close(self) -> None:
-        """Stop refreshing and close every widget of the dashboard."""
-        self._closed = True
-        self.stop()
-        for row in getattr(self, "rows", {}).values():  # none when __init__ refused
-            row.close()
-        _close_tree(self.children)
-        super().close()
+    def _due(self) -> bool:
+        """Every tick while Redis answers; once it stopped, only when the pause is over."""
+        return self.available or time.monotonic() >= self._retry_at
 
     # ------------------------------------------------------------- actions
     def _wire(self, row: FleetRow) -> None:
@@ -220,41 +130,8 @@ class FleetDashboard(widgets.VBox):
         row.reset.on_click(lambda _: self._act(f"Reset {name!r}", lambda: fleet.reset(name)))
         row.isolate.on_click(lambda _: self._act(f"Isolate {name!r}", lambda: fleet.isolate(name)))
 
-    def _act(self, label: str, handler: Callable[[], object]) -> None:
-        if self._actions.do(label, handler):
-            self._clear_error()
-        self._safe_refresh()
-
-    # -------------------------------------------------------------- errors
-    def _report(self, label: str, exc: BaseException) -> None:
-        """Show a failure on the dashboard and log it once; never raise."""
-        text = f"{label} failed: {type(exc).__name__}: {exc}"
-        if text != self._last_logged:
-            trace = None if isinstance(exc, ToolkitError) else (type(exc), exc, exc.__traceback__)
-            logger.error("fleet dashboard: %s", text, exc_info=trace)
-            self._last_logged = text
-        stamp = time.strftime("%H:%M:%S")
-        self.error.value = (
-            f'<div class="toolkit-error" style="color:#cf222e;background:#ffebe9;'
-            f'border:1px solid #ff8182;border-radius:6px;padding:4px 8px;margin:4px 0">'
-            f"{esc(stamp)} · {esc(text)}</div>"
-        )
-
-    def _clear_error(self) -> None:
-        self.error.value = ""
-        self._last_logged = ""
-
-    @property
-    def last_error(self) -> str:
-        """The error shown on the dashboard, as plain text ("" when none)."""
-        import html
-        import re
-
-        return html.unescape(re.sub(r"<[^>]+>", "", self.error.value))
-
     def __repr__(self) -> str:
-        mode = "live" if self.live else "closed" if self._closed else "not refreshing"
-        return f"<FleetDashboard {self.fleet.namespace!r}: {len(self.rows)} breakers, {mode}>"
+        return f"<FleetDashboard {self.fleet.namespace!r}: {len(self.rows)} breakers, {self._mode}>"
 
 
 def _title(fleet: Fleet, breakers: list[FleetBreaker] | None, ok: bool) -> str:
@@ -267,23 +144,11 @@ def _title(fleet: Fleet, breakers: list[FleetBreaker] | None, ok: bool) -> str:
     )
     counts = ""
     if breakers is not None:
-        tally = {state: 0 for state in STATES}
-        for breaker in breakers:
-            tally[breaker.state] += 1
-        counts = f" · {len(breakers)} breaker{'s' if len(breakers) != 1 else ''} " + " ".join(
-            f'{chip(s)} <span class="toolkit-count" data-state="{s}">{n}</span>'
-            for s, n in tally.items()
-            if n
+        counts = f" · {len(breakers)} breaker{'s' if len(breakers) != 1 else ''} " + state_chips(
+            b.state for b in breakers
         )
     return (
         f'<div style="font-size:15px;margin:4px 0"><b>Fleet health</b> · '
         f"namespace <code>{esc(fleet.namespace)}</code> at {esc(fleet.url)} · "
         f"{redis_state}{counts}</div>"
     )
-
-
-def _close_tree(children: tuple[widgets.Widget, ...]) -> None:
-    for child in children:
-        if isinstance(child, widgets.Box):
-            _close_tree(child.children)
-        child.close()

@@ -1,6 +1,6 @@
 """The fleet dashboard's pieces: one row per breaker, and the fleet's calls as HTML tables.
 
-Built on the runner dashboard's components (its badge, table helpers and CSS), so
+Built on the runner dashboard's components (its row, badge, table helpers and CSS), so
 the two look the same; every text that came from Redis is escaped.
 """
 
@@ -13,14 +13,22 @@ from datetime import UTC, datetime
 
 import ipywidgets as widgets
 
-from toolkit._dashboard._row import badge_html, name_html
-from toolkit._dashboard._tables import chip, clip, esc, outcome_label
+from toolkit._dashboard._row import BADGE_WIDTH, NAME_WIDTH, BreakerRow, badge_html, columns_html
+from toolkit._dashboard._tables import (
+    clip,
+    clock,
+    empty,
+    esc,
+    latency_row,
+    milliseconds,
+    outcome_label,
+    table,
+    transition,
+)
 from toolkit._fleet import FleetBreaker
-from toolkit._palette import MUTED_COLOR, rate_color
+from toolkit._palette import MUTED_COLOR
 from toolkit._status import BreakerStatus
 
-NAME_WIDTH = "210px"
-BADGE_WIDTH = "190px"
 DETAILS_WIDTH = "330px"
 
 Entry = tuple[str, dict[str, str]]
@@ -67,29 +75,21 @@ def details_html(breaker: FleetBreaker) -> str:
 
 def header_html() -> str:
     """Column titles lined up with the rows."""
-
-    def title(text: str, width: str) -> str:
-        return f'<span style="display:inline-block;width:{width};font-weight:600">{text}</span>'
-
-    return (
-        f'<div class="toolkit-header" style="color:{MUTED_COLOR};font-size:12px">'
-        + title("integration", NAME_WIDTH)
-        + title("breaker (every worker)", BADGE_WIDTH)
-        + title("failures", "74px")
-        + title("policy", DETAILS_WIDTH)
-        + title("controls (fleet-wide)", "220px")
-        + "</div>"
+    return columns_html(
+        [
+            ("integration", NAME_WIDTH),
+            ("breaker (every worker)", BADGE_WIDTH),
+            ("failures", "74px"),
+            ("policy", DETAILS_WIDTH),
+            ("controls (fleet-wide)", "220px"),
+        ]
     )
 
 
-class FleetRow(widgets.HBox):
+class FleetRow(BreakerRow):
     """One breaker of the fleet with Trip, Reset and Isolate; ``show`` updates what changed."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
-        self.label = widgets.HTML(name_html(name, name), layout={"width": NAME_WIDTH})
-        self.badge = widgets.HTML(layout={"width": BADGE_WIDTH})
-        self.details = widgets.HTML(layout={"width": DETAILS_WIDTH})
         small = {"width": "68px"}
         self.trip = widgets.Button(
             description="Trip", tooltip="open this breaker in every worker", layout=small
@@ -100,21 +100,13 @@ class FleetRow(widgets.HBox):
         self.isolate = widgets.Button(
             description="Isolate", tooltip="hold it open in every worker until reset", layout=small
         )
-        for widget, css in (
-            (self.label, "toolkit-name-cell"),
-            (self.badge, "toolkit-badge-cell"),
-            (self.details, "toolkit-details"),
+        self._key: tuple[object, ...] | None = None
+        controls = [
             (self.trip, "toolkit-trip"),
             (self.reset, "toolkit-reset"),
             (self.isolate, "toolkit-isolate"),
-        ):
-            widget.add_class(css)
-        self._key: tuple[object, ...] | None = None
-        super().__init__(
-            [self.label, self.badge, self.details, self.trip, self.reset, self.isolate],
-            layout={"align_items": "center", "border_bottom": "1px solid #eaeef2"},
-        )
-        self.add_class("toolkit-row")
+        ]
+        super().__init__(name, name, DETAILS_WIDTH, controls)
 
     def show(self, breaker: FleetBreaker, storage_ok: bool) -> bool:
         """Bring the row up to date; True when anything changed."""
@@ -132,8 +124,7 @@ class FleetRow(widgets.HBox):
 
 
 def _clock(epoch: float) -> str:
-    at = datetime.fromtimestamp(epoch, UTC)
-    return at.strftime("%H:%M:%S.") + f"{at.microsecond // 1000:03d}"
+    return clock(datetime.fromtimestamp(epoch, UTC))
 
 
 def _float(text: str | None) -> float | None:
@@ -144,22 +135,10 @@ def _float(text: str | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _table(kind: str, headers: Sequence[str], rows: list[str], caption: str) -> str:
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    return (
-        f'<table class="toolkit-table toolkit-{kind}" data-rows="{len(rows)}">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f'<div class="toolkit-caption">{caption}</div>'
-    )
-
-
 def calls_table(entries: Sequence[Entry], limit: int) -> str:
     """The fleet's most recent calls, newest first, with the worker that made each."""
     if not entries:
-        return (
-            '<p class="toolkit-empty toolkit-calls-empty">'
-            "No calls in the stream yet: start a worker.</p>"
-        )
+        return empty("No calls in the stream yet: start a worker.", "calls")
     shown = list(reversed(entries))[:limit]
     rows = []
     for _, f in shown:
@@ -170,19 +149,19 @@ def calls_table(entries: Sequence[Entry], limit: int) -> str:
             f"<td>{'' if started is None else _clock(started)}</td>"
             f"<td>{esc(f.get('worker', ''))}</td><td>{esc(f.get('name', ''))}</td>"
             f"<td>{outcome_label(f.get('outcome'))}</td>"
-            f'<td class="num">{"" if duration is None else f"{duration * 1000:,.1f} ms"}</td>'
-            f"<td>{chip(f.get('state_before', ''))} → {chip(f.get('state_after', ''))}</td>"
+            f'<td class="num">{milliseconds(duration)}</td>'
+            f"<td>{transition(f.get('state_before', ''), f.get('state_after', ''))}</td>"
             f"<td>{clip(f.get('error'))}</td></tr>"
         )
     headers = ("time (UTC)", "worker", "integration", "outcome", "duration", "breaker", "error")
     caption = f"{len(shown)} most recent calls · all: fleet.calls()"
-    return _table("calls", headers, rows, caption)
+    return table("calls", headers, rows, caption)
 
 
 def workers_table(entries: Sequence[Entry]) -> str:
     """Each worker seen in the recent calls: how many calls, and when it last called."""
     if not entries:
-        return '<p class="toolkit-empty">No worker has called yet.</p>'
+        return empty("No worker has called yet.")
     calls: Counter[str] = Counter()
     last: dict[str, float] = {}
     for _, f in entries:
@@ -197,36 +176,31 @@ def workers_table(entries: Sequence[Entry]) -> str:
         for w, n in sorted(calls.items())
     ]
     caption = f"over the last {len(entries)} calls in the stream"
-    return _table("workers", ("worker", "calls", "last call (UTC)"), rows, caption)
+    return table("workers", ("worker", "calls", "last call (UTC)"), rows, caption)
 
 
 def latency_table(entries: Sequence[Entry], limit: int) -> str:
     """Per integration over the recent calls: calls, success rate, p50, p95, max; worst first."""
     if not entries:
-        return '<p class="toolkit-empty toolkit-latency-empty">No calls yet.</p>'
+        return empty("No calls yet.", "latency")
     from toolkit import _fleet_frames
 
     frame = _fleet_frames.latency(_fleet_frames.calls(entries))
-    rows = []
-    for r in frame.head(limit).to_dict("records"):
-        rate = float(r["success_rate"])
-        rate_cell = (
-            '<td class="num"></td>'
-            if math.isnan(rate)
-            else f'<td class="num" style="background:{rate_color(rate)}">{rate:.0%}</td>'
+    rows = [
+        latency_row(
+            r["name"],
+            r["calls"],
+            _number(r["success_rate"]),
+            (_number(r["p50_ms"]), _number(r["p95_ms"]), _number(r["max_ms"])),
+            (r["circuit_open"],),
         )
-        name = esc(r["name"])
-        rows.append(
-            f'<tr data-name="{name}"><td>{name}</td><td class="num">{r["calls"]}</td>'
-            f'{rate_cell}<td class="num">{_ms(r["p50_ms"])}</td>'
-            f'<td class="num">{_ms(r["p95_ms"])}</td><td class="num">{_ms(r["max_ms"])}</td>'
-            f'<td class="num">{r["circuit_open"]}</td></tr>'
-        )
+        for r in frame.head(limit).to_dict("records")
+    ]
     headers = ("integration", "calls", "ok", "p50", "p95", "max", "skipped")
     caption = f"over the last {len(entries)} calls of every worker · all: fleet.latency()"
-    return _table("latency", headers, rows, caption)
+    return table("latency", headers, rows, caption)
 
 
-def _ms(value: object) -> str:
+def _number(value: object) -> float | None:
     number = float(value)  # type: ignore[arg-type]
-    return "" if math.isnan(number) else f"{number:,.1f} ms"
+    return None if math.isnan(number) else number

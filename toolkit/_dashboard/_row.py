@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
@@ -76,22 +77,27 @@ def details_html(status: BreakerStatus) -> str:
     return failures + outcome + duration + error
 
 
+def columns_html(columns: Iterable[tuple[str, str]]) -> str:
+    """Column titles, each ``(text, width)``, lined up with the rows."""
+    titles = "".join(
+        f'<span style="display:inline-block;width:{width};font-weight:600">{text}</span>'
+        for text, width in columns
+    )
+    return f'<div class="toolkit-header" style="color:{MUTED_COLOR};font-size:12px">{titles}</div>'
+
+
 def header_html() -> str:
     """Column titles lined up with the rows."""
-
-    def title(text: str, width: str) -> str:
-        return f'<span style="display:inline-block;width:{width};font-weight:600">{text}</span>'
-
-    return (
-        f'<div class="toolkit-header" style="color:{MUTED_COLOR};font-size:12px">'
-        + title("integration", NAME_WIDTH)
-        + title("breaker", BADGE_WIDTH)
-        + title("failures", "74px")
-        + title("last call", "95px")
-        + title("duration", "80px")
-        + title("last error", "194px")
-        + title("controls", "300px")
-        + "</div>"
+    return columns_html(
+        [
+            ("integration", NAME_WIDTH),
+            ("breaker", BADGE_WIDTH),
+            ("failures", "74px"),
+            ("last call", "95px"),
+            ("duration", "80px"),
+            ("last error", "194px"),
+            ("controls", "300px"),
+        ]
     )
 
 
@@ -103,14 +109,39 @@ def fault_kind(label: str | None) -> str:
     return kind if kind in FAULT_CHOICES else "none"
 
 
-class IntegrationRow(widgets.HBox):
-    """The widgets of one integration; ``show`` updates only what changed."""
+class BreakerRow(widgets.HBox):
+    """A breaker's name, state badge and details cells, followed by its controls."""
 
-    def __init__(self, name: str, display_name: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        display_name: str,
+        details_width: str,
+        controls: Sequence[tuple[widgets.DOMWidget, str]],
+    ) -> None:
         self.name = name
         self.label = widgets.HTML(name_html(name, display_name), layout={"width": NAME_WIDTH})
         self.badge = widgets.HTML(layout={"width": BADGE_WIDTH})
-        self.details = widgets.HTML(layout={"width": DETAILS_WIDTH})
+        self.details = widgets.HTML(layout={"width": details_width})
+        cells = [
+            (self.label, "toolkit-name-cell"),
+            (self.badge, "toolkit-badge-cell"),
+            (self.details, "toolkit-details"),
+            *controls,
+        ]
+        for widget, css in cells:
+            widget.add_class(css)
+        super().__init__(
+            [widget for widget, _ in cells],
+            layout={"align_items": "center", "border_bottom": "1px solid #eaeef2"},
+        )
+        self.add_class("toolkit-row")
+
+
+class IntegrationRow(BreakerRow):
+    """The widgets of one integration; ``show`` updates only what changed."""
+
+    def __init__(self, name: str, display_name: str) -> None:
         small = {"width": "64px"}
         self.trip = widgets.Button(description="Trip", tooltip="open the breaker now", layout=small)
         self.reset = widgets.Button(description="Reset", tooltip="close the breaker", layout=small)
@@ -124,23 +155,15 @@ class IntegrationRow(widgets.HBox):
             layout={"width": "110px"},
         )
         self.syncing = False
-        for widget, css in (
-            (self.label, "toolkit-name-cell"),
-            (self.badge, "toolkit-badge-cell"),
-            (self.details, "toolkit-details"),
+        self._badge_key: tuple[object, ...] | None = None
+        self._details_key: tuple[object, ...] | None = None
+        controls = [
             (self.trip, "toolkit-trip"),
             (self.reset, "toolkit-reset"),
             (self.rerun, "toolkit-rerun"),
             (self.fault, "toolkit-fault"),
-        ):
-            widget.add_class(css)
-        self._badge_key: tuple[object, ...] | None = None
-        self._details_key: tuple[object, ...] | None = None
-        super().__init__(
-            [self.label, self.badge, self.details, self.trip, self.reset, self.rerun, self.fault],
-            layout={"align_items": "center", "border_bottom": "1px solid #eaeef2"},
-        )
-        self.add_class("toolkit-row")
+        ]
+        super().__init__(name, display_name, DETAILS_WIDTH, controls)
 
     def show(self, status: BreakerStatus, running: bool) -> bool:
         """Bring the row up to date with ``status``; True when anything changed."""

@@ -7,7 +7,7 @@ from a bounded tail of the history, so rendering never grows with its size.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -56,6 +56,11 @@ def chip(state: str) -> str:
     )
 
 
+def transition(old: str, new: str) -> str:
+    """A breaker's change of state as two chips: ``closed → open``."""
+    return f"{chip(old)} → {chip(new)}"
+
+
 def outcome_label(outcome: str | None) -> str:
     """A call outcome in its colour."""
     if outcome is None:
@@ -71,11 +76,19 @@ def milliseconds(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1000.0:,.1f} ms"
 
 
-def _clock(at: datetime) -> str:
+def clock(at: datetime) -> str:
+    """A time of day to the millisecond: ``14:03:07.250``."""
     return at.strftime("%H:%M:%S.") + f"{at.microsecond // 1000:03d}"
 
 
-def _table(kind: str, headers: Sequence[str], rows: list[str], caption: str) -> str:
+def empty(text: str, kind: str | None = None) -> str:
+    """The note shown instead of a table with no rows (``kind`` marks which table)."""
+    marker = "" if kind is None else f" toolkit-{kind}-empty"
+    return f'<p class="toolkit-empty{marker}">{text}</p>'
+
+
+def table(kind: str, headers: Sequence[str], rows: list[str], caption: str) -> str:
+    """An HTML table of ready-made ``<tr>`` rows under escaped headers, with a caption."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join(rows)
     return (
@@ -88,13 +101,13 @@ def _table(kind: str, headers: Sequence[str], rows: list[str], caption: str) -> 
 def calls_table(records: Sequence[CallRecord], total: int) -> str:
     """The most recent calls, newest first (``records`` oldest first, as the history keeps them)."""
     if not records:
-        return '<p class="toolkit-empty toolkit-calls-empty">No calls yet: press Run all.</p>'
+        return empty("No calls yet: press Run all.", "calls")
     rows = [
         f'<tr data-run="{r.run_id}" data-name="{esc(r.name)}">'
-        f'<td>{_clock(r.started_at)}</td><td class="num">{r.run_id}</td><td>{esc(r.name)}</td>'
+        f'<td>{clock(r.started_at)}</td><td class="num">{r.run_id}</td><td>{esc(r.name)}</td>'
         f"<td>{outcome_label(r.outcome)}{' (slow)' if r.slow else ''}</td>"
         f'<td class="num">{milliseconds(r.duration_s)}</td>'
-        f"<td>{chip(r.state_before)} → {chip(r.state_after)}</td>"
+        f"<td>{transition(r.state_before, r.state_after)}</td>"
         f"<td>{esc(r.fault or '')}</td><td>{clip(r.error)}</td></tr>"
         for r in reversed(records)
     ]
@@ -109,61 +122,77 @@ def calls_table(records: Sequence[CallRecord], total: int) -> str:
         "error",
     )
     caption = f"{len(records)} most recent of {total} calls · all: toolkit.frames.calls(runner)"
-    return _table("calls", headers, rows, caption)
+    return table("calls", headers, rows, caption)
 
 
 def events_table(events: Sequence[BreakerEvent], total: int) -> str:
     """The most recent breaker state changes, newest first."""
     if not events:
-        return '<p class="toolkit-empty toolkit-events-empty">No breaker has changed state yet.</p>'
+        return empty("No breaker has changed state yet.", "events")
     rows = [
-        f'<tr data-name="{esc(e.name)}"><td>{_clock(e.at)}</td><td>{esc(e.name)}</td>'
-        f"<td>{chip(e.old_state)} → {chip(e.new_state)}</td></tr>"
+        f'<tr data-name="{esc(e.name)}"><td>{clock(e.at)}</td><td>{esc(e.name)}</td>'
+        f"<td>{transition(e.old_state, e.new_state)}</td></tr>"
         for e in reversed(events)
     ]
     caption = f"{len(events)} most recent of {total} · all: toolkit.frames.events(runner)"
-    return _table("events", ("time (UTC)", "integration", "change"), rows, caption)
+    return table("events", ("time (UTC)", "integration", "change"), rows, caption)
 
 
 def latency_table(rows: Sequence[LatencyRow], window: int, limit: int) -> str:
     """Latency of each integration's last ``window`` calls, worst p95 first, at most ``limit``."""
     if not rows:
-        return '<p class="toolkit-empty toolkit-latency-empty">No calls yet.</p>'
+        return empty("No calls yet.", "latency")
     shown = rows[:limit]
-    lines = []
-    for r in shown:
-        rate = r.success_rate
-        rate_cell = (
-            '<td class="num"></td>'
-            if rate is None
-            else f'<td class="num" style="background:{rate_color(rate)}">{rate:.0%}</td>'
+    lines = [
+        latency_row(
+            r.name, r.calls, r.success_rate, (r.p50_ms, r.p95_ms, r.max_ms), (r.failed, r.skipped)
         )
-        lines.append(
-            f'<tr data-name="{esc(r.name)}"><td>{esc(r.name)}</td><td class="num">{r.calls}</td>'
-            f'{rate_cell}<td class="num">{_ms(r.p50_ms)}</td><td class="num">{_ms(r.p95_ms)}</td>'
-            f'<td class="num">{_ms(r.max_ms)}</td><td class="num">{r.failed}</td>'
-            f'<td class="num">{r.skipped}</td></tr>'
-        )
+        for r in shown
+    ]
     headers = ("integration", "calls", "ok", "p50", "p95", "max", "failed", "skipped")
     more = f"worst {len(shown)} of {len(rows)} by p95 · " if len(rows) > len(shown) else ""
     caption = f"{more}last {window} calls per integration · all: toolkit.frames.latency(runner)"
-    return _table("latency", headers, lines, caption)
+    return table("latency", headers, lines, caption)
 
 
-def _ms(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f} ms"
+def latency_row(
+    name: str,
+    calls: int,
+    rate: float | None,
+    latencies_ms: Sequence[float | None],
+    counts: Sequence[int],
+) -> str:
+    """One latency table row: calls, success rate, the latencies (ms), then further counts."""
+    rate_cell = (
+        '<td class="num"></td>'
+        if rate is None
+        else f'<td class="num" style="background:{rate_color(rate)}">{rate:.0%}</td>'
+    )
+    ms = "".join(
+        f'<td class="num">{"" if v is None else f"{v:,.1f} ms"}</td>' for v in latencies_ms
+    )
+    tail = "".join(f'<td class="num">{n}</td>' for n in counts)
+    return (
+        f'<tr data-name="{esc(name)}"><td>{esc(name)}</td><td class="num">{calls}</td>'
+        f"{rate_cell}{ms}{tail}</tr>"
+    )
 
 
-def headline(statuses: list[BreakerStatus]) -> str:
-    """The headline: how many integrations, and a chip per state with its count."""
-    counts = {state: 0 for state in STATES}
-    for status in statuses:
-        counts[status.state] += 1
-    chips = " ".join(
+def state_chips(states: Iterable[str]) -> str:
+    """A chip per breaker state present in ``states``, with how many times it is there."""
+    counts: dict[str, int] = dict.fromkeys(STATES, 0)
+    for state in states:
+        counts[state] += 1
+    return " ".join(
         f'{chip(state)} <span class="toolkit-count" data-state="{state}">{n}</span>'
         for state, n in counts.items()
         if n
     )
+
+
+def headline(statuses: list[BreakerStatus]) -> str:
+    """The headline: how many integrations, and a chip per state with its count."""
+    chips = state_chips(s.state for s in statuses)
     noun = "integration" if len(statuses) == 1 else "integrations"
     down = next((s.storage for s in statuses if not s.storage_ok), None)
     storage = (
