@@ -46,7 +46,7 @@ from toolkit._redact import (
 from toolkit._results import IntegrationResult
 from toolkit.integrations import _options as opt
 from toolkit.integrations._client import DEFAULT_CLIENT, SharedClient, Verify
-from toolkit.integrations._settings import EnvSettings, check_name, references
+from toolkit.integrations._settings import EnvSettings, FromEnv, check_name, references
 
 logger = logging.getLogger("toolkit")
 
@@ -59,7 +59,7 @@ HTTP_LOGGERS = (
 guard_loggers(*HTTP_LOGGERS)
 
 
-class HttpCheck:
+class HttpCheck(FromEnv):
     """An integration that requests ``url`` and checks the answer.
 
     ``url`` and header values may refer to environment variables as ``${NAME}``;
@@ -128,14 +128,6 @@ class HttpCheck:
         self.settings = EnvSettings(needed, secret=secret, literal=literal, env=env)
 
     # ----------------------------------------------------------- contract
-    def is_configured(self) -> bool:
-        """True when every environment variable the check refers to is set."""
-        return self.settings.is_configured()
-
-    def validate_config(self) -> str | None:
-        """A warning naming the unset variables when only some settings are present."""
-        return self.settings.warning()
-
     def secrets(self) -> list[str]:
         """Every value never to be shown: secret variables, secret headers, URL credentials."""
         values = self.settings.secret_values()
