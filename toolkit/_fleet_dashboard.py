@@ -41,8 +41,8 @@ RETRY_MAX = 10.0
 class FleetDashboard(LiveView):
     """The fleet's breakers at a glance; Trip, Reset and Isolate act in every worker."""
 
-    task_name = "toolkit-fleet-dashboard: refresh"
-    log_prefix = "fleet dashboard"
+    _task_name = "toolkit-fleet-dashboard: refresh"
+    _log_prefix = "fleet dashboard"
 
     def __init__(self, fleet: Fleet, *, interval: float = 1.0, recent: int = 20) -> None:
         self._setup(interval, recent)

@@ -54,9 +54,9 @@ def heading(text: str) -> widgets.HTML:
 class LiveView(widgets.VBox):
     """A dashboard that refreshes itself while displayed and reports its own failures."""
 
-    task_name = "toolkit-dashboard: refresh"
+    _task_name = "toolkit-dashboard: refresh"
     """The name of the refresh task on the event loop."""
-    log_prefix = "dashboard"
+    _log_prefix = "dashboard"
     """What the log lines of this view start with."""
 
     def _setup(self, interval: float, recent: int) -> None:
@@ -133,7 +133,7 @@ class LiveView(widgets.VBox):
         loop = running_loop()
         if loop is None:
             return False
-        self._timer = loop.create_task(self._tick(), name=self.task_name)
+        self._timer = loop.create_task(self._tick(), name=self._task_name)
         return True
 
     def stop(self) -> None:
@@ -182,7 +182,7 @@ class LiveView(widgets.VBox):
         if text != self._last_logged:
             # a refused value (ToolkitError) needs no traceback; anything else does
             trace = None if isinstance(exc, ToolkitError) else (type(exc), exc, exc.__traceback__)
-            logger.error("%s: %s", self.log_prefix, text, exc_info=trace)
+            logger.error("%s: %s", self._log_prefix, text, exc_info=trace)
             self._last_logged = text
         stamp = time.strftime("%H:%M:%S")
         try:
@@ -192,7 +192,7 @@ class LiveView(widgets.VBox):
                 f"{esc(stamp)} · {esc(text)}</div>"
             )
         except Exception:
-            logger.exception("%s: could not show an error", self.log_prefix)
+            logger.exception("%s: could not show an error", self._log_prefix)
 
     def _clear_error(self) -> None:
         self.error.value = ""
