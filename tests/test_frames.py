@@ -125,3 +125,23 @@ def test_latency_lists_integrations_that_have_not_run_yet() -> None:
     df = frames.latency(runner)
     assert list(df["name"]) == ["never"]
     assert df["calls"].iloc[0] == 0 and pd.isna(df["p95_ms"].iloc[0])
+
+
+def test_calls_are_ordered_by_start_even_when_a_slow_call_finishes_last() -> None:
+    runner = IntegrationRunner(registry_of(Probe("slow", "sleep", delay=0.05), Probe("quick")))
+    runner.run_all_sync()
+    assert [r.name for r in runner.history] == ["quick", "slow"]  # finishing order
+    df = frames.calls(runner)
+    assert list(df["name"]) == ["slow", "quick"]
+    assert df["started_at"].is_monotonic_increasing
+    runner.close()
+
+
+def test_results_accepts_a_runner_for_its_last_run() -> None:
+    runner = IntegrationRunner(registry_of(Probe("a"), Probe("b", "raise")))
+    assert len(frames.results(runner)) == 0
+    runner.run_all_sync()
+    assert list(frames.results(runner)["success"]) == [True, False]
+    with pytest.raises(TypeError, match="IntegrationResults of a run"):
+        frames.results("not results")  # type: ignore[arg-type]
+    runner.close()

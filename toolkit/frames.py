@@ -8,7 +8,7 @@ has its columns even when there is nothing to show.
     name, display_name, state, failures, fail_max, opened_at, trial_in_s,
     timeout_s, reset_timeout_s, in_flight, fault, last_outcome, last_duration_ms,
     last_error, storage, storage_ok
-``calls(runner)`` one row per recorded call, oldest first:
+``calls(runner)`` one row per recorded call, by start time:
     run_id, name, started_at, duration_ms, outcome, error, state_before,
     state_after, fault, slow
 ``latency(runner)`` one row per integration, worst p95 first (no calls last):
@@ -17,7 +17,7 @@ has its columns even when there is nothing to show.
     skipped call delivered nothing); percentiles cover calls that ran, not the
     instant answers of an open breaker.
 ``results(results)`` one row per section of an ``IntegrationResults``, in order:
-    name, display_name, success, error_message, data
+    name, display_name, success, error_message, data (given a runner: its last run_all)
 ``events(runner)`` one row per breaker state change, oldest first:
     at, name, old_state, new_state
 ``style(df)`` any of these as an HTML-escaped ``Styler`` with state colours and bars.
@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from toolkit._history import OUTCOMES, STATES
+from toolkit._results import IntegrationResults
 
 if TYPE_CHECKING:
-    from toolkit._results import IntegrationResults
     from toolkit._runner import IntegrationRunner
 
 __all__ = ["breakers", "calls", "events", "latency", "results", "style"]
@@ -59,9 +59,13 @@ def _text(values: list[Any]) -> pd.Series:
 
 
 def calls(runner: IntegrationRunner) -> pd.DataFrame:
-    """Every recorded call, oldest first; built from whole columns, not one record at a time."""
+    """Every recorded call, by start time; built from whole columns, not record by record.
+
+    The history keeps calls in the order they finished; a slow call started before a
+    quick one is moved back to where it started.
+    """
     c = runner.history.columns()
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "run_id": np.asarray(c["run_id"], dtype="int64"),
             "name": _text(c["name"]),
@@ -75,6 +79,10 @@ def calls(runner: IntegrationRunner) -> pd.DataFrame:
             "slow": np.asarray(c["slow"], dtype="bool"),
         }
     )
+    started = np.asarray(c["started_at"], dtype="float64")
+    if len(started) > 1 and (np.diff(started) < 0).any():
+        frame = frame.iloc[np.argsort(started, kind="stable")].reset_index(drop=True)
+    return frame
 
 
 def events(runner: IntegrationRunner) -> pd.DataFrame:
@@ -160,8 +168,19 @@ def latency_summary(
     return out.reset_index(drop=True)[LATENCY_COLUMNS]
 
 
-def results(results: IntegrationResults) -> pd.DataFrame:
-    """One row per section of a run's results, in the run's order."""
+def results(results: IntegrationResults | IntegrationRunner) -> pd.DataFrame:
+    """One row per section of a run's results, in the run's order.
+
+    Given a runner, its last ``run_all`` (no rows before the first).
+    """
+    if not isinstance(results, IntegrationResults):
+        last = getattr(results, "last_results", None)
+        if last is None and not hasattr(results, "last_results"):
+            raise TypeError(
+                "frames.results() takes the IntegrationResults of a run (or a runner for its"
+                f" last run_all), got {type(results).__name__}"
+            )
+        results = last if last is not None else IntegrationResults()
     sections = results.sections
     return pd.DataFrame(
         {
