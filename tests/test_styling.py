@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,3 +96,21 @@ def test_frames_load_without_jinja2_until_styling() -> None:
         "f.style(pd.DataFrame({'a': [1]})).to_html(); assert 'jinja2' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_frames_with_repeated_labels_style_and_stay_escaped(runner: IntegrationRunner) -> None:
+    by_name = frames.calls(runner).set_index("name")
+    assert not by_name.index.is_unique
+    html = frames.style(by_name).to_html()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html
+    assert STATE_COLORS["open"] in html  # the state columns are still coloured
+    doubled = pd.concat([frames.latency(runner), frames.latency(runner)], axis=1)
+    html = frames.style(doubled).to_html()
+    assert html.count(">p95_ms<") == 2
+
+
+def test_an_infinite_duration_leaves_the_other_bars_in_place() -> None:
+    df = pd.DataFrame({"p95_ms": [10.0, 20.0, float("inf")]})
+    html = frames.style(df).to_html()
+    widths = re.findall(r"linear-gradient\(90deg, #[0-9a-f]+ ([0-9.]+)%", html)
+    assert sorted(widths) == ["100.0", "50.0"]

@@ -46,6 +46,14 @@ def style(df: pd.DataFrame, *, bars: bool = True) -> Styler:
     shown = df.copy(deep=False)
     shown.index = shown.index.set_names([_name(n) for n in shown.index.names])
     shown.columns = shown.columns.set_names([_name(n) for n in shown.columns.names])
+    rows, columns = list(shown.index), list(shown.columns)
+    hide_rows = isinstance(shown.index, pd.RangeIndex)
+    unique = shown.index.is_unique and shown.columns.is_unique
+    if not unique:
+        # Styler cannot address repeated labels (calls indexed by name, a concat):
+        # style by position, then show the original labels.
+        shown = shown.set_axis(pd.RangeIndex(len(rows)), axis=0)
+        shown = shown.set_axis(pd.RangeIndex(len(columns)), axis=1)
     styler = shown.style
     styler.format(_text, escape=None)
     styler.format_index(_text, axis=0, escape=None)
@@ -57,17 +65,22 @@ def style(df: pd.DataFrame, *, bars: bool = True) -> Styler:
             {"selector": "td", "props": "padding: 2px 8px;"},
         ]
     )
-    if isinstance(shown.index, pd.RangeIndex):
+    if not unique:
+        styler.relabel_index([_text(label) for label in columns], axis=1)
+        if not hide_rows:
+            styler.relabel_index([_text(label) for label in rows], axis=0)
+    if hide_rows:
         styler.hide(axis="index")
-    for column in shown.columns:
-        _style_column(styler, shown, column, bars)
+    for position, label in enumerate(columns):
+        _style_column(styler, shown, shown.columns[position], str(label), position, bars)
     return styler
 
 
-def _style_column(styler: Styler, df: pd.DataFrame, column: Hashable, bars: bool) -> None:
-    """Apply the rule that the column's name or dtype calls for."""
-    key = str(column)
-    series = df[column]
+def _style_column(
+    styler: Styler, df: pd.DataFrame, column: Hashable, key: str, position: int, bars: bool
+) -> None:
+    """Apply the rule that the column's name (``key``) or dtype calls for."""
+    series = df.iloc[:, position]
     subset = [column]
     if key in STATE_COLUMNS:
         styler.map(_state_css, subset=subset)
@@ -81,9 +94,13 @@ def _style_column(styler: Styler, df: pd.DataFrame, column: Hashable, bars: bool
         styler.map(_rate_css, subset=subset)
     elif key.endswith("_ms") and _numeric(series):
         styler.format(_milliseconds, subset=subset)
-        finite = series.to_numpy(dtype="float64", na_value=np.nan)
-        if bars and np.isfinite(finite).any() and np.nanmax(finite) > 0:
-            styler.bar(subset=subset, color=BAR_COLOR, vmin=0.0, height=70)
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        if bars and finite.size and finite.max() > 0:
+            # vmax from finite values only: one inf would otherwise erase every bar.
+            styler.bar(
+                subset=subset, color=BAR_COLOR, vmin=0.0, vmax=float(finite.max()), height=70
+            )
     elif key in SECONDS_COLUMNS and _numeric(series):
         styler.format(_seconds, subset=subset)
     elif isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series):
