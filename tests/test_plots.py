@@ -100,3 +100,16 @@ def test_plots_draw_into_a_given_axes_and_cope_with_nothing_to_show() -> None:
         fig.canvas.draw()  # "$" in a name is not parsed as mathtext
     finally:
         runner.close()
+
+
+def test_latency_keeps_fast_calls_readable_under_a_long_timeout() -> None:
+    runner = IntegrationRunner(registry_of(Probe("a", "sleep", delay=0.01)), timeout=30)
+    try:
+        for _ in range(3):
+            runner.run_all_sync()
+        ax = plots.latency(runner)
+        high = ax.get_ylim()[1]
+        assert high < 1000  # the axis fits the ~10 ms calls, not the 30,000 ms timeout
+        assert any(t.get_text() == "timeout 30 s (off scale)" for t in ax.texts)
+    finally:
+        runner.close()
