@@ -356,6 +356,18 @@ async def test_displaying_the_dashboard_starts_its_refresh(dash: Dashboard) -> N
     assert dash.live
 
 
+async def test_a_dashboard_shown_inside_another_widget_follows_its_views(
+    dash: Dashboard,
+) -> None:
+    # Inside a Tab or a VBox only the container is displayed; the front end then
+    # reports the dashboard's views through _view_count, as it does here.
+    assert dash._view_count == 0 and not dash.live
+    dash._view_count = 1
+    assert dash.live
+    dash._view_count = 0
+    assert not dash.live
+
+
 def test_without_a_loop_there_is_no_timer(dash: Dashboard) -> None:
     assert not dash.start()
     assert "not refreshing" in repr(dash)

@@ -230,3 +230,17 @@ class TestNoisyObservers:
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and errors[0].exc_info is not None
         assert len(runner.history) == 5
+
+
+class TestDeclaredSecrets:
+    async def test_declared_secrets_are_masked_in_returned_data(self) -> None:
+        class Leaky(Probe):
+            def secrets(self) -> list[str]:
+                return ["hunter22"]
+
+        data = {"password": "hunter22", "url": "https://u:hunter22@h/?q=hunter22", "n": 1}
+        runner = IntegrationRunner(registry_of(Leaky("x", data=data)))
+        result = await runner.run_one("x")
+        assert result.success and "hunter22" not in repr(result.data)
+        assert result.data["n"] == 1
+        assert data["password"] == "hunter22"  # the integration's own object is untouched

@@ -13,6 +13,7 @@ logged and left to finish on its own; its late outcome is ignored).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
 import time
@@ -26,7 +27,7 @@ from toolkit._errors import ConfigError, IntegrationTimeoutError, UnknownIntegra
 from toolkit._history import DEFAULT_MAXLEN, CallHistory, CallRecord, EventLog, Outcome, State
 from toolkit._policy import Policy
 from toolkit._protocol import display_name_of
-from toolkit._redact import secrets_of
+from toolkit._redact import redact_data, secrets_of
 from toolkit._registry import IntegrationRegistry
 from toolkit._results import IntegrationResult, IntegrationResults, IntegrationSection
 from toolkit._slot import Flight, Slot, classify, describe_error
@@ -77,6 +78,7 @@ class IntegrationRunner(RunnerControls):
                 name, policy.fail_max, policy.reset_timeout, self.storage.state_storage(name)
             )
             slot = Slot(name, display_name_of(integration), integration, breaker, policy)
+            slot.declares_secrets = _declares_secrets(integration)
             slot.known_state = _breaker.storage_state(breaker)
             self._slots[name] = slot
         _check_policy_names(self._overrides, self._slots, registry)
@@ -233,6 +235,8 @@ class IntegrationRunner(RunnerControls):
             logger.exception("recording the call of %r failed", slot.name)
         if result is None or failure is not None:
             result = IntegrationResult(slot.name, False, None, error)
+        elif slot.declares_secrets:
+            result = _masked(slot, result)
         flight.result = result
         for waiter in flight.watchers:
             waiter.settled()
@@ -422,6 +426,30 @@ def _check_policy_names(
     if len(registry.names()) == len(registry):
         raise UnknownIntegrationError(unknown[0], known)
     logger.warning("policy override(s) for unknown integration(s) ignored: %s", ", ".join(unknown))
+
+
+def _declares_secrets(integration: object) -> bool:
+    """Whether the integration has a ``secrets`` member, found without running it."""
+    try:
+        inspect.getattr_static(integration, "secrets")
+    except AttributeError:
+        return False
+    return True
+
+
+def _masked(slot: Slot, result: IntegrationResult) -> IntegrationResult:
+    """The result with the integration's declared secrets masked in its data."""
+    try:
+        secrets = secrets_of(slot.integration)
+        if not secrets:
+            return result
+        return IntegrationResult(
+            result.name, result.success, redact_data(result.data, secrets, mask_keys=False),
+            result.error,
+        )  # fmt: skip
+    except Exception:
+        logger.exception("masking the data of %r failed; data withheld", slot.name)
+        return IntegrationResult(result.name, result.success, None, result.error)
 
 
 def _timed_out(timeout: float) -> IntegrationTimeoutError:

@@ -40,6 +40,7 @@ class Slot:
     last_outcome: Outcome | None = None
     last_duration_s: float | None = None
     last_error: str | None = None
+    declares_secrets: bool = False
 
     @property
     def isolated(self) -> bool:

@@ -69,6 +69,11 @@ class LiveView(widgets.VBox):
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
         self._last_logged = ""
+        # The front end counts the views of a widget whose _view_count is not None; the
+        # count tells a dashboard shown inside a Tab, a VBox or a Voila layout (where
+        # _repr_mimebundle_ is never called) when to refresh, and when it has left the page.
+        self._view_count = 0
+        self.observe(self._views_changed, names="_view_count")
 
     def _lay_out(
         self,
@@ -156,6 +161,12 @@ class LiveView(widgets.VBox):
             await asyncio.sleep(self.interval)
             if self._due():
                 self._safe_refresh()
+
+    def _views_changed(self, change: dict[str, Any]) -> None:
+        if (change.get("new") or 0) > 0:
+            self.start()
+        else:
+            self.stop()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """Displaying the dashboard starts its refresh."""

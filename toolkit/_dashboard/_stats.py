@@ -54,11 +54,11 @@ class _Recent:
         if len(calls) == calls.maxlen:
             old_outcome, old_ms = calls[0]
             self.counts[old_outcome] -= 1
-            if old_outcome != "circuit_open":
+            if _ran(old_outcome, old_ms):
                 del self.ran[bisect.bisect_left(self.ran, old_ms)]
         calls.append((outcome, ms))
         self.counts[outcome] += 1
-        if outcome != "circuit_open":
+        if _ran(outcome, ms):
             bisect.insort(self.ran, ms)
 
     def summary(self, name: str) -> LatencyRow:
@@ -140,3 +140,8 @@ def _quantile(ordered: list[float], q: float) -> float | None:
     low = math.floor(position)
     high = math.ceil(position)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _ran(outcome: str, ms: float) -> bool:
+    """A call whose duration counts: it ran, and its duration is a real number."""
+    return outcome != "circuit_open" and math.isfinite(ms)
