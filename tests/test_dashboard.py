@@ -418,3 +418,13 @@ def test_latency_window_reads_only_new_calls_and_survives_clear_and_overflow() -
     fill(history, [("d", "ok", 0.001)] * 25)  # more than the history keeps
     window.update(history)
     assert [(r.name, r.calls) for r in window.rows()] == [("d", 3)]
+
+
+def test_latency_window_ignores_durations_that_are_not_numbers() -> None:
+    from toolkit._dashboard._stats import _Recent
+
+    recent = _Recent(3)
+    for ms in (5.0, float("nan"), 9.0, 1.0, float("nan"), 4.0):
+        recent.add("ok", ms)
+    assert recent.ran == [1.0, 4.0]  # the last three calls, NaN left out
+    assert recent.counts["ok"] == 3
