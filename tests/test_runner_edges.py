@@ -48,7 +48,7 @@ class Custom(BaseException):
 
 
 class TestOddExceptions:
-    async def test_timeout_error_raised_by_fetch_itself_is_an_error_not_our_timeout(
+    async def test_timeout_error_raised_by_fetch_itself_is_a_timeout_with_its_own_message(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
         runner = IntegrationRunner(
@@ -59,7 +59,7 @@ class TestOddExceptions:
             result = await runner.run_one("x")
         assert time.perf_counter() - started < 2.0  # not held to timeout + grace
         assert result.error == "TimeoutError: read timed out"
-        assert runner.history[-1].outcome == "error"
+        assert runner.history[-1].outcome == "timeout"
         assert not [r for r in caplog.records if "abandoned" in r.getMessage()]
 
     @pytest.mark.parametrize("exc", [Custom("odd"), GeneratorExit()])

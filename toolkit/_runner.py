@@ -185,6 +185,8 @@ class IntegrationRunner(RunnerControls):
             except BaseException as exc:
                 if cm.expired():  # our timeout, possibly turned into another error by fetch
                     self._finish(flight, "timeout", _timed_out(timeout), None)
+                elif isinstance(exc, TimeoutError):  # fetch's own timeout (a check's read timeout)
+                    self._finish(flight, "timeout", exc, None)
                 else:
                     self._finish(flight, "error", exc, None)
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
