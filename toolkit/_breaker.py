@@ -183,8 +183,15 @@ def settle(cb: pybreaker.CircuitBreaker, failure: BaseException | None) -> None:
     stays open and the outcome is not counted: replayed into an open breaker whose
     wait has passed, pybreaker would take it for the trial call.
     """
-    if cb._state_storage.state == "open":
-        return
+    with cb._lock:
+        current = cb._state_storage.state
+        if current == "open":
+            return
+        if cb._state.name != current:
+            # Changed elsewhere (another worker, a fleet-wide reset): adopt it quietly.
+            # pybreaker's own resync notifies, and a closed state's notification resets
+            # the shared failure counter, wiping failures other workers have counted.
+            cb._state = cb._create_new_state(current, prev_state=cb._state, notify=False)
     try:
         if failure is None:
             cb.call(_succeed)
