@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import ssl
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import threading
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +26,7 @@ from toolkit.integrations import (
     CheckTimeoutError,
     CheckTlsError,
     HttpCheck,
+    HttpProtocolError,
     HttpStatusError,
     InvalidJsonError,
     JsonKeyError,
@@ -363,3 +366,120 @@ class TestTls:
     ) -> None:
         url, _ = tls_server
         assert (await HttpCheck("api", url, verify=False, client=client).fetch()).success
+
+
+def _gzip(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    return packer.compress(data) + packer.flush()
+
+
+def _send_canned(handler: BaseHTTPRequestHandler, body: bytes, **headers: str) -> None:
+    handler.send_response(200)
+    for name, value in {"Content-Length": str(len(body)), **headers}.items():
+        handler.send_header(name.replace("_", "-"), value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+class _Encoded(BaseHTTPRequestHandler):
+    """Compressed bodies and redirects with bodies, for the decoding and redirect tests."""
+
+    protocol_version = "HTTP/1.1"
+    ZEROS = _gzip(bytes(64 * 1024 * 1024))  # 64 MiB of zeros in about 64 KiB
+    JSON = b'{"a": {"b": 7}}'
+
+    def do_GET(self) -> None:
+        if self.path == "/gzip-bomb":
+            _send_canned(self, self.ZEROS, Content_Encoding="gzip")
+        elif self.path == "/gzip-gzip":
+            _send_canned(self, _gzip(self.ZEROS), Content_Encoding="gzip, gzip")
+        elif self.path == "/gzip-json":
+            _send_canned(self, _gzip(self.JSON), Content_Encoding="gzip")
+        elif self.path == "/deflate-json":
+            _send_canned(self, zlib.compress(self.JSON), Content_Encoding="deflate")
+        elif self.path == "/endless-redirect":
+            self.send_response(302)
+            self.send_header("Location", "/gzip-json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            block = b"%x\r\n%s\r\n" % (1 << 20, b"y" * (1 << 20))
+            with contextlib.suppress(OSError):
+                for _ in range(1000):
+                    self.wfile.write(block)
+        elif self.path.startswith("/loop"):
+            self.send_response(302)
+            self.send_header("Location", f"/loop{len(self.path)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep test output quiet."""
+
+
+@pytest.fixture
+def encoded_server() -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving compressed bodies and redirects; its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Encoded)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class TestEncodedBody:
+    async def test_gzip_bomb_is_decoded_only_up_to_the_cap(
+        self, encoded_server: str, client: SharedClient
+    ) -> None:
+        check = HttpCheck("bomb", f"{encoded_server}/gzip-bomb", client=client)
+        tracemalloc.start()
+        try:
+            result = await check.fetch()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result.data["size"] == 1024 * 1024 and result.data["truncated"] is True
+        assert peak < 8 * 1024 * 1024, f"peak {peak} bytes while decoding a 64 MiB gzip body"
+
+    async def test_stacked_encodings_are_refused_not_decoded(
+        self, encoded_server: str, client: SharedClient
+    ) -> None:
+        error = await failure_of(HttpCheck("bomb", f"{encoded_server}/gzip-gzip", client=client))
+        assert isinstance(error, HttpProtocolError)
+        assert "Content-Encoding 'gzip, gzip'" in str(error) and "/gzip-gzip" in str(error)
+
+    @pytest.mark.parametrize("path", ["/gzip-json", "/deflate-json"])
+    async def test_a_compressed_json_body_is_decoded(
+        self, encoded_server: str, client: SharedClient, path: str
+    ) -> None:
+        check = HttpCheck("json", encoded_server + path, json_key="a.b", client=client)
+        result = await check.fetch()
+        assert result.data["value"] == 7 and result.data["size"] == len(_Encoded.JSON)
+
+    async def test_a_followed_redirect_body_is_not_read(
+        self, encoded_server: str, client: SharedClient
+    ) -> None:
+        url = f"{encoded_server}/endless-redirect"
+        check = HttpCheck("r", url, follow_redirects=True, json_key="a.b", client=client)
+        tracemalloc.start()
+        try:
+            result = await check.fetch()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result.data["value"] == 7
+        assert peak < 8 * 1024 * 1024, f"peak {peak} bytes following an endless redirect body"
+
+    async def test_a_redirect_loop_names_where_it_ended(
+        self, encoded_server: str, client: SharedClient
+    ) -> None:
+        error = await failure_of(
+            HttpCheck("r", f"{encoded_server}/loop", follow_redirects=True, client=client)
+        )
+        assert isinstance(error, HttpProtocolError)
+        assert f"too many redirects (more than 20) from GET {encoded_server}/loop;" in str(error)
+        assert f"the last went to {encoded_server}/loop" in str(error)

@@ -17,6 +17,7 @@ import logging
 import socket
 import ssl
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +58,8 @@ HTTP_LOGGERS = (
 )  # fmt: skip
 """httpx and httpcore log request URLs and response headers: their records are masked."""
 guard_loggers(*HTTP_LOGGERS)
+ACCEPT_ENCODING = "gzip, deflate"
+"""The encodings asked for unless a check sets its own ``Accept-Encoding``: those decoded here."""
 
 
 class HttpCheck(FromEnv):
@@ -149,23 +152,41 @@ class HttpCheck(FromEnv):
     async def fetch(self) -> IntegrationResult:
         """Send the request, read at most ``max_body_bytes`` and judge the answer."""
         url, secrets = self._target_url(), self.secrets()
-        request = f"{self.method} {redact_url(url, secrets)}"
+        first = request = f"{self.method} {redact_url(url, secrets)}"
         LOG_REDACTOR.declare(self, secrets)
         client = (
             self._client.get(self.verify)
             if isinstance(self._client, SharedClient)
             else self._client
         )
+        headers = self._request_headers()
+        if not any(header.lower() == "accept-encoding" for header in headers):
+            headers["Accept-Encoding"] = ACCEPT_ENCODING
         started = time.perf_counter()
         try:
-            async with client.stream(
+            outgoing = client.build_request(
                 self.method,
                 url,
-                headers=self._request_headers(),
+                headers=headers,
                 timeout=httpx.USE_CLIENT_DEFAULT if self.timeout is None else self.timeout,
-                follow_redirects=self.follow_redirects,
-            ) as response:
-                body, truncated = await _read_capped(response, self.max_body_bytes)
+            )
+            for hops in range(client.max_redirects + 1):
+                response = await client.send(outgoing, stream=True, follow_redirects=False)
+                try:
+                    following = response.next_request if self.follow_redirects else None
+                    if following is None:
+                        body, truncated = await self._read(response, request)
+                        break
+                finally:
+                    await response.aclose()
+                outgoing = following
+                shown = redact_url(str(outgoing.url), secrets)
+                request = f"{outgoing.method} {shown} (redirect {hops + 1} from {first})"
+            else:
+                raise HttpProtocolError(
+                    f"too many redirects (more than {client.max_redirects}) from {first}; "
+                    f"the last went to {shown}"
+                )
         except httpx.HTTPError as exc:
             raise self._translate(exc, request) from exc
         elapsed_ms = (time.perf_counter() - started) * 1000.0
@@ -186,6 +207,13 @@ class HttpCheck(FromEnv):
             data["value"] = redact_data(value, secrets)
         logger.debug("http check %r: %s -> %d in %.1f ms", self.name, request, status, elapsed_ms)
         return IntegrationResult(self.name, True, data)
+
+    async def _read(self, response: httpx.Response, request: str) -> tuple[bytes, bool]:
+        """The body, decoded, up to the cap; an answer of the wrong status is not decoded."""
+        if response.status_code not in self.expect_status:
+            return await _read_capped(response, self.max_body_bytes, _Decoder("", request))
+        encoding = response.headers.get("content-encoding", "")
+        return await _read_capped(response, self.max_body_bytes, _Decoder(encoding, request))
 
     async def aclose(self) -> None:
         """Close the shared client of the running loop (a client passed in is the caller's)."""
@@ -241,19 +269,84 @@ class HttpCheck(FromEnv):
         return f"HttpCheck({self.name!r}, {self.method} {redact_url(self.url)!r})"
 
 
-async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
-    """At most ``cap`` bytes of the body, and whether more was left unread."""
+class _Decoder:
+    """Decodes a body of one ``Content-Encoding`` (gzip or deflate), never past a given size."""
+
+    def __init__(self, encoding: str, request: str) -> None:
+        codings = [c.strip().lower() for c in encoding.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        self._request = request
+        self._coding = codings[0] if len(codings) == 1 else ""
+        self._problem = ""
+        self._zlib: Any = None
+        shown = encoding if len(encoding) <= 40 else encoding[:40] + "..."
+        if len(codings) > 1:
+            self._problem = (
+                f"Content-Encoding {shown!r} from {request} stacks {len(codings)} encodings; "
+                "only one of gzip or deflate is decoded"
+            )
+        elif self._coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif self._coding == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
+        elif self._coding:
+            self._problem = (
+                f"Content-Encoding {shown!r} from {request} is not supported (gzip or deflate is)"
+            )
+        self._started = False
+
+    def decode(self, chunk: bytes, limit: int) -> bytes:
+        """At most ``limit`` (>= 1) bytes decoded from ``chunk``; input past them is dropped."""
+        if self._problem:
+            raise HttpProtocolError(self._problem)
+        if self._zlib is None:
+            return chunk
+        first, self._started = not self._started, True
+        try:
+            return bytes(self._zlib.decompress(chunk, limit))
+        except zlib.error as exc:
+            if first and self._coding == "deflate":
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.decode(chunk, limit)
+            raise HttpProtocolError(
+                f"cannot decode the {self._coding} body from {self._request}: {exc}"
+            ) from None
+
+    def flush(self, limit: int) -> bytes:
+        """What is left once the body has ended, at most ``limit`` bytes."""
+        if self._zlib is None or self._zlib.unconsumed_tail:
+            return b""
+        try:
+            return bytes(self._zlib.flush())[:limit]
+        except zlib.error:
+            return b""
+
+
+async def _read_capped(response: httpx.Response, cap: int, decoder: _Decoder) -> tuple[bytes, bool]:
+    """At most ``cap`` decoded bytes of the body, and whether more was left unread.
+
+    The raw body is decoded chunk by chunk, each asked for no more than what the cap
+    still allows: a small compressed body never expands past ``cap`` in memory.
+    """
     chunks: list[bytes] = []
     size = 0
-    body = response.aiter_bytes()
-    async for chunk in body:
-        if size + len(chunk) > cap:
-            chunks.append(chunk[: cap - size])
-            await _stop_reading(response, body)
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
+    body = response.aiter_raw()
+    try:
+        async for raw in body:
+            chunk = decoder.decode(raw, cap - size + 1) if raw else b""
+            if size + len(chunk) > cap:
+                chunks.append(chunk[: cap - size])
+                await _stop_reading(response, body)
+                return b"".join(chunks), True
+            chunks.append(chunk)
+            size += len(chunk)
+    except CheckError:
+        await _stop_reading(response, body)
+        raise
+    tail = decoder.flush(cap - size + 1)
+    if size + len(tail) > cap:
+        return b"".join([*chunks, tail[: cap - size]]), True
+    return b"".join([*chunks, tail]), False
 
 
 async def _stop_reading(response: httpx.Response, body: AsyncIterator[bytes]) -> None:
