@@ -282,6 +282,31 @@ class TestConfiguration:
         assert (await check.fetch()).data["value"] == "***"  # sent (else: key missing), masked
         assert "t0ken-value" in check.secrets()
 
+    async def test_a_header_value_read_with_a_newline_is_sent_stripped(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        env = {"API_KEY": "hkSEKRET444\n", "TAG": "blue\r\n"}
+        check = HttpCheck(
+            "echo", http_server.url_for("/echo-headers"), headers={"X-Api-Key": "${API_KEY}",
+            "X-Tag": "${TAG}"}, json_key="x-tag", env=env, client=client,
+        )  # fmt: skip
+        assert (await check.fetch()).data["value"] == "blue"
+
+    async def test_a_line_break_inside_a_header_value_is_refused_naming_only_the_header(
+        self, http_server: HttpServer, client: SharedClient
+    ) -> None:
+        env = {"API_KEY": "hkSEKRET\n444"}
+        check = HttpCheck(
+            "echo", http_server.url_for("/ok"), headers={"X-Api-Key": "${API_KEY}"}, env=env,
+            client=client,
+        )  # fmt: skip
+        with pytest.raises(ConfigError) as info:
+            await check.fetch()
+        assert str(info.value) == (
+            "header 'X-Api-Key' of check 'echo' has a line break or NUL in its value; not sent"
+        )
+        assert info.value.__cause__ is None and http_server.hits["/ok"] == 0
+
     @pytest.mark.parametrize(
         ("kwargs", "message"),
         [

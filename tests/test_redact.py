@@ -68,6 +68,11 @@ class TestRules:
         text = f"got {secret} and {secret.replace('/', '%2F').replace('+', '%2B')}"
         assert redact_text(text, [secret]) == "got *** and ***"
 
+    def test_a_secret_read_with_a_newline_is_masked_stripped_and_escaped(self) -> None:
+        secret = "hkSEKRET444\n"
+        text = f"sent hkSEKRET444; h11: Illegal header value {secret.encode()!r} or {secret!r}"
+        assert redact_text(text, [secret]) == "sent ***; h11: Illegal header value b'***' or '***'"
+
     def test_very_short_declared_secrets_are_not_masked(self) -> None:
         assert redact_text("a bc", ["a", "bc"]) == "a bc"
 

@@ -76,8 +76,15 @@ def is_secret_header(name: str, extra: Iterable[str] = ()) -> bool:
 
 def clean_secrets(values: Iterable[object]) -> list[str]:
     """The declared secrets worth masking, longest first (so a longer one is masked whole)."""
-    found = {str(v) for v in values if v is not None and len(str(v)) >= MIN_SECRET_LENGTH}
-    return sorted(found, key=len, reverse=True)
+    found: set[str] = set()
+    for value in values:
+        if value is None:
+            continue
+        text = str(value)
+        found.update((text, text.strip()))
+        if not text.isprintable():
+            found.update((repr(text)[1:-1], repr(text.encode("utf-8", "backslashreplace"))[2:-1]))
+    return sorted((v for v in found if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
 def redact_text(text: str, secrets: Iterable[object] = ()) -> str:

@@ -159,9 +159,7 @@ class HttpCheck(FromEnv):
             if isinstance(self._client, SharedClient)
             else self._client
         )
-        headers = self._request_headers()
-        if not any(header.lower() == "accept-encoding" for header in headers):
-            headers["Accept-Encoding"] = ACCEPT_ENCODING
+        headers = self._sendable_headers()
         started = time.perf_counter()
         try:
             outgoing = client.build_request(
@@ -188,7 +186,7 @@ class HttpCheck(FromEnv):
                     f"the last went to {shown}"
                 )
         except httpx.HTTPError as exc:
-            raise self._translate(exc, request) from exc
+            raise self._translate(exc, request) from None
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         status = response.status_code
         if status not in self.expect_status:
@@ -229,11 +227,24 @@ class HttpCheck(FromEnv):
         return self.settings.expand(self.url)
 
     def _request_headers(self) -> dict[str, str]:
-        expanded = {k: self.settings.expand(v) for k, v in self.headers.items()}
+        expanded = {k: self.settings.expand(v).strip() for k, v in self.headers.items()}
         if self.token_env:
-            token = self.settings.env.get(self.token_env, "")
+            token = self.settings.env.get(self.token_env, "").strip()
             expanded["Authorization"] = f"{self.token_scheme} {token}".strip()
         return expanded
+
+    def _sendable_headers(self) -> dict[str, str]:
+        """The headers to send; ConfigError naming only the header if a value has a line break."""
+        headers = self._request_headers()
+        for header, value in headers.items():
+            if any(c in value for c in "\r\n\0"):
+                raise ConfigError(
+                    f"header {header!r} of check {self.name!r} has a line break or NUL "
+                    "in its value; not sent"
+                )
+        if not any(header.lower() == "accept-encoding" for header in headers):
+            headers["Accept-Encoding"] = ACCEPT_ENCODING
+        return headers
 
     def _json_value(self, body: bytes, truncated: bool, request: str) -> Any:
         if truncated:
