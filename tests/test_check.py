@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -16,7 +17,9 @@ from queue import Empty, Queue
 import pytest
 from loopback_http import HttpServer
 
+from toolkit import IntegrationRegistry, IntegrationRunner, integration
 from toolkit._check import main
+from toolkit._check_report import Reporter
 
 HEALTHY = """\
 [runner]
@@ -222,3 +225,33 @@ def test_round_where_nothing_ran_says_so(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "round 1: 0 checks, nothing ran (1 not configured)" in out.stdout
     assert "skipped (not configured): elsewhere" in out.stdout
+
+
+async def test_json_shows_non_finite_numbers_as_null() -> None:
+    @integration(name="gauge")
+    async def gauge() -> dict[str, float]:
+        return {"load": math.nan, "peak": math.inf, "ok": 1.5}
+
+    registry = IntegrationRegistry()
+    registry.register(gauge)
+    async with IntegrationRunner(registry, timeout=2) as runner:
+        reporter = Reporter(runner)
+        text = reporter.json(reporter.round(1, await runner.run_all(), []), indent=None)
+    document = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    assert document["results"][0]["data"] == {"load": None, "peak": None, "ok": 1.5}
+
+
+def test_a_reader_that_goes_away_ends_watch_quietly(
+    tmp_path: Path, http_server: HttpServer
+) -> None:
+    path = config(tmp_path, http_server, HEALTHY)
+    process = subprocess.Popen(
+        [sys.executable, "-W", "error", "-m", "toolkit", "check", str(path), "--watch", "0.05"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like ``| head -1``
+    with process.stderr:
+        stderr = process.stderr.read()
+    assert process.wait(timeout=20) == 0 and stderr == b""

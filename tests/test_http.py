@@ -422,6 +422,10 @@ class _Encoded(BaseHTTPRequestHandler):
             _send_canned(self, _gzip(self.JSON), Content_Encoding="gzip")
         elif self.path == "/deflate-json":
             _send_canned(self, zlib.compress(self.JSON), Content_Encoding="deflate")
+        elif self.path == "/nan-json":
+            _send_canned(self, b'{"a": {"b": NaN}}')
+        elif self.path == "/deep-json":
+            _send_canned(self, b"[" * 100_000 + b"]" * 100_000)
         elif self.path == "/endless-redirect":
             self.send_response(302)
             self.send_header("Location", "/gzip-json")
@@ -508,3 +512,21 @@ class TestEncodedBody:
         assert isinstance(error, HttpProtocolError)
         assert f"too many redirects (more than 20) from GET {encoded_server}/loop;" in str(error)
         assert f"the last went to {encoded_server}/loop" in str(error)
+
+
+class TestJsonBody:
+    async def test_nan_in_a_body_is_invalid_json(
+        self, encoded_server: str, client: SharedClient
+    ) -> None:
+        check = HttpCheck("nan", f"{encoded_server}/nan-json", json_key="a.b", client=client)
+        error = await failure_of(check)
+        assert isinstance(error, InvalidJsonError)
+        assert "is not valid JSON: NaN is not a JSON value" in str(error)
+
+    async def test_deeply_nested_json_is_invalid_json(
+        self, encoded_server: str, client: SharedClient
+    ) -> None:
+        check = HttpCheck("deep", f"{encoded_server}/deep-json", json_key="a", client=client)
+        error = await failure_of(check)
+        assert isinstance(error, InvalidJsonError)
+        assert str(error) == f"body from GET {encoded_server}/deep-json is JSON nested too deeply"

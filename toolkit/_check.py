@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import logging
 import math
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -87,8 +89,12 @@ async def _run(config: CheckConfig, as_json: bool, every: float | None, out: Tex
                 if results is None:
                     break
                 rnd = reporter.round(number, results, skipped)
-                _show(reporter, rnd, as_json, every, out)
                 code = rnd.exit_code
+                try:
+                    _show(reporter, rnd, as_json, every, out)
+                except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+                    _silence(out)
+                    break
                 if every is None or await _stopped_within(stop, every):
                     break
         finally:
@@ -130,6 +136,14 @@ def _show(reporter: Reporter, rnd: Round, as_json: bool, every: float | None, ou
         if first and every is not None:
             print(f"\nwatching every {every:g}s; Ctrl-C stops", file=out)
     out.flush()
+
+
+def _silence(out: TextIO) -> None:
+    """Send what is still buffered for ``out`` to /dev/null, so exiting does not fail on it."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ secrets every check declares: a report is the last place a credential could leak
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -149,7 +150,8 @@ class Reporter:
             "skipped": rnd.skipped,
             "changes": rnd.changes,
         }
-        return json.dumps(redact_data(document, self.secrets()), indent=indent)
+        masked = _finite(redact_data(document, self.secrets()))
+        return json.dumps(masked, indent=indent, allow_nan=False)
 
 
 def _breaker_rows(statuses: Iterable[BreakerStatus]) -> list[list[str]]:
@@ -185,6 +187,17 @@ def _summary(data: Any, limit: int = 80) -> str:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with NaN and infinite floats as None, which JSON has no number for."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
 
 
 def _jsonable(data: Any) -> Any:

@@ -253,9 +253,11 @@ class HttpCheck(FromEnv):
                 "(max_body_bytes); not parsed as JSON"
             )
         try:
-            document = json.loads(body)
+            document = json.loads(body, parse_constant=_not_json)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidJsonError(f"body from {request} is not valid JSON: {exc}") from exc
+            raise InvalidJsonError(f"body from {request} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidJsonError(f"body from {request} is JSON nested too deeply") from None
         try:
             return opt.dig(document, self.json_key or "")
         except KeyError as exc:
@@ -371,6 +373,11 @@ async def _stop_reading(response: httpx.Response, body: AsyncIterator[bytes]) ->
     with contextlib.suppress(httpx.HTTPError, httpx.StreamError):
         async for _ in body:
             pass
+
+
+def _not_json(constant: str) -> Any:
+    """Refuse ``NaN`` and ``Infinity``, which Python's parser accepts but JSON does not have."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
