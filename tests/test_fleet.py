@@ -211,3 +211,18 @@ def test_bad_reset_timeout_is_refused(bad: object) -> None:
 def test_bad_last_is_refused(fleet: Fleet) -> None:
     with pytest.raises(ConfigError, match="last"):
         fleet.calls(last=0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("fail_counter", "inf"), ("opened_at", "1e400"), ("opened_at", "9" * 14)]
+)
+def test_unparsable_numbers_in_redis_never_raise_out_of_the_fleet(
+    fleet: Fleet, redis_server: RedisServer, key: str, value: str
+) -> None:
+    client = redis_server.client()
+    client.set("ns:pay:pybreaker:state", "open")
+    client.set(f"ns:pay:pybreaker:{key}", value)
+    frame = fleet.breakers()
+    assert list(frame["name"]) == ["pay"] and list(frame["state"]) == ["open"]
+    assert fleet.status("pay").state == "open"
+    client.close()

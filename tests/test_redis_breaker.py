@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -223,3 +224,61 @@ def test_storage_made_while_redis_is_down_recovers(redis_server: RedisServer) ->
     assert client.get("ns:pay:pybreaker:state") == b"closed"  # created on recovery
     client.close()
     shared.close()
+
+
+def test_an_interrupted_batch_entry_leaves_later_reads_fresh(
+    storage: RedisStorage, raw: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = storage.state_storage("pay")
+
+    def interrupted(packed: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(state._direct, "call", interrupted)
+    with pytest.raises(KeyboardInterrupt), state.batch():
+        pass
+    monkeypatch.undo()
+    raw.set("ns:pay:pybreaker:state", "open")
+    assert state.state == "open"  # not served from a batch that never began
+    with state.batch():
+        assert state.state == "open"
+    raw.set("ns:pay:pybreaker:state", "closed")
+    assert state.state == "closed"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("fail_counter", "inf"), ("opened_at", "1e400"), ("opened_at", "9" * 14)]
+)
+def test_unparsable_numbers_never_raise_nor_wedge_the_batch(
+    storage: RedisStorage, raw: redis.Redis, key: str, value: str
+) -> None:
+    state = storage.state_storage("pay")
+    raw.set("ns:pay:pybreaker:state", "open")
+    raw.set(f"ns:pay:pybreaker:{key}", value)
+    with state.batch():
+        assert state.state == "open"
+        _ = (state.counter, state.opened_at)
+    opened = state.opened_at
+    assert opened is None or opened > datetime.now(UTC)  # huge reads as far ahead, not as past
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, state_storage=state)
+    with contextlib.suppress(pybreaker.CircuitBreakerError):  # the trial may be due: no error
+        breaker.call(lambda: None)
+    raw.set("ns:pay:pybreaker:state", "closed")
+    raw.set(f"ns:pay:pybreaker:{key}", 0)
+    with state.batch():
+        assert state.state == "closed"
+
+
+def test_a_snapshot_that_cannot_be_parsed_keeps_the_local_state(
+    storage: RedisStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = storage.state_storage("pay")
+    state.state = "open"
+
+    def unparsable(values: object) -> object:
+        raise ValueError("garbage")
+
+    monkeypatch.setattr("toolkit._redis_breaker.parse_snapshot", unparsable)
+    with state.batch():
+        assert state.state == "open"
+    assert getattr(state._local, "depth", 0) == 0

@@ -43,7 +43,7 @@ from redis.commands.core import Script
 
 from toolkit._redis_client import DirectConnection, Health, describe
 from toolkit._redis_keys import BreakerKeys
-from toolkit._redis_snapshot import Snapshot, parse_snapshot
+from toolkit._redis_snapshot import OPENED_AT_MAX, Snapshot, parse_snapshot
 
 logger = logging.getLogger("toolkit")
 
@@ -71,9 +71,9 @@ class _Batch:
     def __enter__(self) -> None:
         local = self._storage._local
         depth = getattr(local, "depth", 0)
-        local.depth = depth + 1
         if depth == 0:
-            self._storage._refresh()
+            self._storage._refresh()  # may raise (an interrupt): the depth is left as it was
+        local.depth = depth + 1
 
     def __exit__(self, *exc: object) -> None:
         self._storage._local.depth -= 1
@@ -134,22 +134,29 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         try:
             return command(self._redis)
         except redis.ResponseError as exc:
-            if not self._complained:
-                self._complained = True
-                logger.warning(
-                    "Redis refused a command for breaker %r (%s); its state is kept locally",
-                    self.keys.name, describe(exc),
-                )  # fmt: skip
+            self._refused(f"refused a command: {describe(exc)}")
         except redis.RedisError as exc:
             self.health.failed(exc)
         return None
+
+    def _refused(self, what: str) -> None:
+        """Log the first command Redis refused (or reply it gave that makes no sense)."""
+        if not self._complained:
+            self._complained = True
+            logger.warning(
+                "Redis %s for breaker %r; its state is kept locally", what, self.keys.name
+            )
 
     def _refresh(self) -> None:
         """Read all five keys in one round trip (or re-create them when Redis lost them)."""
         values = self._send(lambda r: self._direct.call(self._mget))
         if values is None:
             return
-        snap = parse_snapshot(values)
+        try:
+            snap = parse_snapshot(values)
+        except (ValueError, TypeError, OverflowError, IndexError) as exc:
+            self._refused(f"unreadable values ({exc})")
+            return
         if snap is None:
             snap = self._seed()
         if snap is not None:
@@ -259,7 +266,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         )
         if stored is None:
             stored = max(seconds, self._snap.opened_at or 0)
-        self._update(opened_at=int(stored))
+        stored = int(stored)
+        self._update(opened_at=stored if 0 < stored <= OPENED_AT_MAX else seconds)
 
     def rewind_opened_at(self, when: datetime) -> None:
         """Set ``opened_at`` to ``when`` even if that is earlier (``expire`` ends the wait)."""

@@ -1,7 +1,9 @@
 """A breaker's five Redis keys as one value: what one ``MGET`` read, parsed leniently.
 
-Garbage in Redis (a state pybreaker does not know, a counter that is not a number)
-reads as closed and zero rather than raising inside a guarded call.
+Garbage in Redis (a state pybreaker does not know, a counter that is not a number
+or not finite, an ``opened_at`` beyond what a datetime holds) reads as closed, zero
+or no time rather than raising inside a guarded call. An ``opened_at`` later than
+``OPENED_AT_MAX`` reads as that time (still far in the future: the breaker stays shut).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from typing import Any
 
 import pybreaker
 
+OPENED_AT_MAX = 7_258_118_400
+"""2200-01-01 UTC: the latest ``opened_at`` read as such (pandas and datetimes hold it)."""
 _STATES = frozenset({pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN})
 
 
@@ -37,8 +41,15 @@ def _int(value: bytes | str | None) -> int | None:
         return None
     try:
         return int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or not finite
         return None
+
+
+def _opened_at(value: bytes | str | None) -> int | None:
+    seconds = _int(value)
+    if seconds is None or seconds <= 0:
+        return None
+    return min(seconds, OPENED_AT_MAX)
 
 
 def parse_snapshot(values: list[Any]) -> Snapshot | None:
@@ -50,6 +61,6 @@ def parse_snapshot(values: list[Any]) -> Snapshot | None:
         state=state if state in _STATES else pybreaker.STATE_CLOSED,
         fail_counter=_int(values[1]) or 0,
         success_counter=_int(values[2]) or 0,
-        opened_at=_int(values[3]) or None,
+        opened_at=_opened_at(values[3]),
         isolated=values[4] is not None,
     )
