@@ -203,3 +203,16 @@ port = 70000
         (problem,) = problems_of(path)
         assert "hunter2" not in problem and "abc123" not in problem
         assert "ftp://***@example.com/?token=***" in problem
+
+
+def test_a_token_pasted_into_token_env_or_secret_env_is_not_echoed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[http]]\nname = "x"\nurl = "https://example.test/"\n'
+        'token_env = "sk-live-SEKRET1abcdef"\nsecret_env = ["SEKRET7=abc"]\n',
+    )
+    with pytest.raises(ConfigFileError) as info:
+        toolkit.load_config(path)
+    assert "SEKRET" not in str(info.value)
+    assert "token_env: must be an environment variable name" in str(info.value)
+    assert "got a value of 21 characters, not shown" in str(info.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from toolkit import ConfigError
-from toolkit.integrations._settings import EnvSettings, references
+from toolkit.integrations._settings import EnvSettings, check_name, references
 
 
 def test_references_in_order_without_repeats() -> None:
@@ -42,3 +42,13 @@ def test_secret_values_are_those_with_secret_names_or_named_secret() -> None:
 def test_a_bad_secret_name_is_refused() -> None:
     with pytest.raises(ConfigError, match="a secret setting must be an environment variable name"):
         EnvSettings([], secret=["not a name"])
+
+
+@pytest.mark.parametrize("pasted", ["sk-live-SEKRET1abcdef", "SEKRET7=abc"])
+def test_a_value_pasted_for_a_name_is_not_echoed(pasted: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        check_name(pasted, "token_env")
+    assert pasted not in str(info.value)
+    assert str(info.value).endswith(
+        f"got a value of {len(pasted)} characters, not shown (it may be the secret itself)"
+    )

@@ -28,9 +28,14 @@ def references(text: str) -> list[str]:
 def check_name(value: object, what: str) -> str:
     """``value`` when it is a valid environment variable name, else a ConfigError."""
     if not isinstance(value, str) or not NAME.fullmatch(value):
+        given = (
+            f"a value of {len(value)} characters, not shown (it may be the secret itself)"
+            if isinstance(value, str)
+            else f"a {type(value).__name__}"
+        )
         raise ConfigError(
             f"{what} must be an environment variable name (letters, digits, underscores, "
-            f"not starting with a digit), got {value!r}"
+            f"not starting with a digit), got {given}"
         )
     return value
 
