@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
 import socket
 import time
 from collections.abc import Iterator
@@ -105,3 +107,15 @@ def test_unset_variables_skip_silently_and_partial_ones_warn() -> None:
 def test_bad_target_is_refused_by_name(host: str, port: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         TcpCheck("db", host, port)  # type: ignore[arg-type]
+
+
+async def test_an_os_connect_timeout_without_own_timeout_is_a_check_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def timed_out(host: str, port: int) -> None:  # the kernel's ~2 min, not waited for
+        raise TimeoutError(errno.ETIMEDOUT, "Connection timed out")
+
+    monkeypatch.setattr(asyncio, "open_connection", timed_out)
+    with pytest.raises(CheckTimeoutError) as info:
+        await TcpCheck("db", "127.0.0.1", 5432).fetch()
+    assert str(info.value) == "connect timeout to 127.0.0.1:5432 (connection timed out)"

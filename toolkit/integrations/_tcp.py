@@ -64,7 +64,9 @@ class TcpCheck(FromEnv):
             async with asyncio.timeout(self.timeout):
                 _, writer = await asyncio.open_connection(host, port)
         except TimeoutError as exc:
-            raise CheckTimeoutError(f"connect timeout after {self.timeout:g}s to {where}") from exc
+            limit = f" after {self.timeout:g}s" if self.timeout is not None else ""
+            cause = f" ({_reason(exc)})" if exc.errno is not None else ""
+            raise CheckTimeoutError(f"connect timeout{limit} to {where}{cause}") from exc
         except socket.gaierror as exc:
             raise CheckConnectError(f"cannot resolve host of {where}: {exc.strerror}") from exc
         except OSError as exc:
