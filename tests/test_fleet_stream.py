@@ -130,3 +130,60 @@ def test_nothing_is_sent_without_entries(health: Health) -> None:
     writer.close()
     with pytest.raises(redis.ResponseError):
         health.client.xinfo_stream(KEY)  # never created
+
+
+def test_a_lone_surrogate_in_an_error_is_written_escaped(health: Health) -> None:
+    writer = StreamWriter(health.client, KEY, health)
+    at = datetime.now(UTC)
+    record = CallRecord(1, "pay", at, 0.01, "error", "bad \udc80 byte", "closed", "closed")
+    writer.append(encode(record, "w", 1))
+    writer.append(entry(2))
+    assert writer.flush(5.0) and writer.acknowledged == 2
+    entries: Any = health.client.xrange(KEY)
+    fields = entries[0][1]
+    assert fields[b"error"] == b"bad \\udc80 byte"
+    writer.close()
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_entry_that_cannot_be_packed_is_dropped_alone_and_logged_once(
+    health: Health, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = StreamWriter(health.client, KEY, health)
+    bad: Any = Unprintable()
+    for seq in range(1, 4):
+        writer.append(entry(seq))
+        writer.append({"worker": "w", "seq": bad})
+        assert writer.flush(5.0)
+    assert writer.acknowledged == 3 and writer.dropped == 3 and writer.pending == 0
+    assert stream_seqs(health.client) == [1, 2, 3]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "no text" in warnings[0].getMessage()
+    writer.close()
+
+
+def test_the_writer_survives_a_batch_that_raises(
+    health: Health, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = StreamWriter(health.client, KEY, health)
+    real = writer.direct.call_many
+    calls = []
+
+    def broken_once(packed: Any, count: int, **kwargs: Any) -> list[Any]:
+        calls.append(count)
+        if len(calls) == 1:
+            raise RuntimeError("unexpected")
+        return real(packed, count, **kwargs)
+
+    monkeypatch.setattr(writer.direct, "call_many", broken_once)
+    writer.append(entry(1))
+    writer.flush(5.0)
+    assert writer.pending == 0 and writer.dropped == 1
+    writer.append(entry(2))
+    assert writer.flush(5.0) and writer.acknowledged == 1
+    assert stream_seqs(health.client) == [2]
+    writer.close()

@@ -61,7 +61,7 @@ def encode(record: CallRecord, worker: str, seq: int) -> Entry:
 
 def bulk(value: object) -> bytes:
     """One argument in Redis's wire format (RESP bulk string)."""
-    data = value if isinstance(value, bytes) else str(value).encode()
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8", "backslashreplace")
     return b"$%d\r\n%b\r\n" % (len(data), data)
 
 
@@ -200,9 +200,17 @@ class StreamWriter:
                 )
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
                 self._sending = len(batch)
-            sent = self._send(batch) if self.health.ok else False
+            sent = False
+            try:
+                sent = self._send(batch) if self.health.ok else False
+            except Exception as exc:  # never let one bad batch stop the writer for good
+                sent = True
+                self.dropped += len(batch)
+                self._complain(f"failed ({exc!r}); {len(batch)} record(s) dropped")
+            finally:
+                with self._cond:
+                    self._sending = 0
             with self._cond:
-                self._sending = 0
                 if not sent:
                     self._queue.extendleft(reversed(batch))
                     overflow = len(self._queue) - self.queue_limit
@@ -216,30 +224,46 @@ class StreamWriter:
     def _send(self, batch: list[tuple[str, Any]]) -> bool:
         """One pipelined round trip; False when Redis did not answer (the batch is kept)."""
         packed = []
-        for kind, payload in batch:
-            if kind == "xadd":
-                packed.append(self.packer.pack(payload))
+        kept = []
+        for item in batch:
+            try:
+                packed.append(self._pack(item))
+            except Exception as exc:  # an entry that cannot be packed is dropped, alone
+                self.dropped += 1
+                self._complain(f"could not be packed ({exc!r}); that record is dropped")
             else:
-                key, mapping = payload
-                packed.append(command("HSET", key, *[x for pair in mapping.items() for x in pair]))
+                kept.append(item)
+        if not packed:
+            return True
+        batch = kept
         try:
             replies = self.direct.call_many([b"".join(packed)], len(packed))
         except redis.RedisError as exc:
             self.health.failed(exc)
             return False
         refused = [r for r in replies if isinstance(r, redis.ResponseError)]
-        if refused and not self._complained:
-            self._complained = True
-            logger.warning(
-                "Redis refused %d write(s) to the call stream %r (%s); those records are dropped",
-                len(refused), self.key, describe(refused[0]),
-            )  # fmt: skip
+        if refused:
+            count, reason = len(refused), describe(refused[0])
+            self._complain(f"refused by Redis ({count}, {reason}); those records are dropped")
         self.dropped += len(refused)
         self.acknowledged += sum(
             1 for (kind, _), reply in zip(batch, replies, strict=True)
             if kind == "xadd" and not isinstance(reply, Exception)
         )  # fmt: skip
         return True
+
+    def _pack(self, item: tuple[str, Any]) -> bytes:
+        kind, payload = item
+        if kind == "xadd":
+            return self.packer.pack(payload)
+        key, mapping = payload
+        return command("HSET", key, *[x for pair in mapping.items() for x in pair])
+
+    def _complain(self, what: str) -> None:
+        """Log the first write to the stream that went wrong (later ones only count)."""
+        if not self._complained:
+            self._complained = True
+            logger.warning("a write to the call stream %r %s", self.key, what)
 
     def __repr__(self) -> str:
         return (
