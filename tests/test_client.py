@@ -64,6 +64,24 @@ class TestSharedClient:
         runner.close()
         assert holder.open_clients == 0
 
+    async def test_closing_one_runner_leaves_another_runners_requests_alone(
+        self, http_server: HttpServer
+    ) -> None:
+        holder = SharedClient()
+        registry = IntegrationRegistry()
+        registry.register(HttpCheck("slow", http_server.url_for("/slow/0.3"), client=holder))
+        first = IntegrationRunner(registry, timeout=5)
+        second = IntegrationRunner(registry, timeout=5)
+        await first.run_all()
+        running = asyncio.ensure_future(second.run_all())
+        await asyncio.sleep(0.1)  # the second runner's request is on the wire
+        await first.aclose()
+        results = await running
+        assert results.sections[0].success, results.sections[0].error_message
+        assert holder.open_clients == 1  # the second runner's own client
+        await second.aclose()
+        assert holder.open_clients == 0
+
     async def test_a_closed_client_is_reopened_on_next_use(self, http_server: HttpServer) -> None:
         holder = SharedClient()
         check = HttpCheck("api", http_server.url_for("/ok"), client=holder)

@@ -15,6 +15,7 @@ from typing import Any, Self
 import pybreaker
 
 from toolkit import _breaker
+from toolkit._context import current_runner
 from toolkit._errors import ConfigError, UnknownIntegrationError
 from toolkit._faults import ActiveFault, Fault
 from toolkit._history import CallHistory, EventLog, State
@@ -227,14 +228,18 @@ class RunnerControls:
     async def aclose(self) -> None:
         """Close what the integrations hold open (their optional ``aclose()``: HTTP clients),
         and let a shared storage send what it still holds of this runner."""
-        for slot in list(self._slots.values()):
-            closer = getattr(slot.integration, "aclose", None)
-            if not callable(closer):
-                continue
-            try:
-                await closer()
-            except Exception:
-                logger.exception("closing integration %r failed; ignored", slot.name)
+        token = current_runner.set(self)  # a resource kept per runner closes this runner's
+        try:
+            for slot in list(self._slots.values()):
+                closer = getattr(slot.integration, "aclose", None)
+                if not callable(closer):
+                    continue
+                try:
+                    await closer()
+                except Exception:
+                    logger.exception("closing integration %r failed; ignored", slot.name)
+        finally:
+            current_runner.reset(token)
         if getattr(self.storage, "detach", None) is not None:
             await asyncio.to_thread(self._detach_storage)
 

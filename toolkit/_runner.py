@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit import _breaker
+from toolkit._context import current_runner
 from toolkit._controls import RunnerControls
 from toolkit._errors import ConfigError, IntegrationTimeoutError, UnknownIntegrationError
 from toolkit._history import DEFAULT_MAXLEN, CallHistory, CallRecord, EventLog, Outcome, State
@@ -98,7 +99,11 @@ class IntegrationRunner(RunnerControls):
         run_id = next(self._runs)
         loop = asyncio.get_running_loop()
         slots = list(self._slots.values())
-        items = [self._start(slot, run_id, loop) for slot in slots]
+        token = current_runner.set(self)  # the calls' tasks inherit it
+        try:
+            items = [self._start(slot, run_id, loop) for slot in slots]
+        finally:
+            current_runner.reset(token)
         await self._await([i for i in items if isinstance(i, Flight)])
         results = IntegrationResults(
             [_section(slot, item) for slot, item in zip(slots, items, strict=True)]
@@ -109,7 +114,11 @@ class IntegrationRunner(RunnerControls):
     async def run_one(self, name: str) -> IntegrationResult:
         """Run integration ``name`` once (or join its call in flight) and return its result."""
         slot = self._slot(name)
-        item = self._start(slot, next(self._runs), asyncio.get_running_loop())
+        token = current_runner.set(self)
+        try:
+            item = self._start(slot, next(self._runs), asyncio.get_running_loop())
+        finally:
+            current_runner.reset(token)
         if isinstance(item, Flight):
             await self._await([item])
             return self._result_of(item)

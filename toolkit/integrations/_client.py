@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from toolkit._context import current_runner
 from toolkit.integrations._transport import PooledTransport
 
 logger = logging.getLogger("toolkit")
@@ -33,12 +34,18 @@ LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100, keepa
 
 
 class SharedClient:
-    """One ``httpx.AsyncClient`` per event loop and TLS setting, for every check holding this."""
+    """One ``httpx.AsyncClient`` per runner, event loop and TLS setting, for every check
+    holding this.
+
+    The runner is the one whose call is running (``toolkit._context.current_runner``):
+    closing one runner closes its own clients and never a request of another runner
+    whose checks share this holder.
+    """
 
     def __init__(self, **client_options: Any) -> None:
         self._options: dict[str, Any] = {"limits": LIMITS, "timeout": None, **client_options}
         self._clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[Verify, httpx.AsyncClient]
+            asyncio.AbstractEventLoop, dict[tuple[int, Verify], httpx.AsyncClient]
         ] = weakref.WeakKeyDictionary()
 
     def prepare(self, verify: Verify = True) -> None:
@@ -56,12 +63,13 @@ class SharedClient:
         """The running loop's client for ``verify``, opened on first use."""
         loop = asyncio.get_running_loop()
         clients = self._clients.setdefault(loop, {})
-        client = clients.get(verify)
+        key = (id(current_runner.get()), verify)
+        client = clients.get(key)
         if client is None or client.is_closed:
             context = ssl_context(verify)
             transport = PooledTransport(verify=context, limits=self._options["limits"])
             client = httpx.AsyncClient(verify=context, transport=transport, **self._options)
-            clients[verify] = client
+            clients[key] = client
         return client
 
     @property
@@ -70,12 +78,15 @@ class SharedClient:
         return sum(not c.is_closed for clients in self._clients.values() for c in clients.values())
 
     async def aclose(self) -> None:
-        """Close the running loop's clients; forget those of loops that are already closed."""
+        """Close the running loop's clients of the current runner (all of them outside one);
+        forget those of loops that are already closed."""
         loop = asyncio.get_running_loop()
         for other in [lp for lp in self._clients if lp is not loop and lp.is_closed()]:
             del self._clients[other]
-        clients = self._clients.pop(loop, {})
-        for client in clients.values():
+        clients = self._clients.get(loop, {})
+        runner = current_runner.get()
+        mine = [k for k in clients if runner is None or k[0] == id(runner)]
+        for client in [clients.pop(k) for k in mine]:
             try:
                 await client.aclose()
             except Exception:
