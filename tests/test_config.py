@@ -166,6 +166,14 @@ port = 70000
         assert len(info.value.problems) == 1
         assert isinstance(info.value, ConfigError) and isinstance(info.value, ValueError)
 
+    def test_a_missing_ca_bundle_is_a_config_problem(self, tmp_path: Path) -> None:
+        missing = tmp_path / "no-such-ca.pem"
+        path = write(
+            tmp_path, f'[[http]]\nname = "a"\nurl = "https://127.0.0.1/"\nverify = "{missing}"\n'
+        )
+        (problem,) = problems_of(path)
+        assert "CA bundle file that does not exist" in problem and ":4:" in problem
+
     def test_syntax_error_names_its_line(self, tmp_path: Path) -> None:
         path = write(tmp_path, '[[http]]\nname = "a"\nurl = \n')
         (problem,) = problems_of(path)

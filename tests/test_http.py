@@ -530,3 +530,10 @@ class TestJsonBody:
         error = await failure_of(check)
         assert isinstance(error, InvalidJsonError)
         assert str(error) == f"body from GET {encoded_server}/deep-json is JSON nested too deeply"
+
+
+async def test_an_unreadable_ca_bundle_is_a_tls_error(tmp_path: Path) -> None:
+    check = HttpCheck("a", "https://127.0.0.1:9/", verify=str(tmp_path / "missing.pem"))
+    with pytest.raises(CheckTlsError, match="cannot load the CA bundle"):
+        await check.fetch()
+    await check.aclose()

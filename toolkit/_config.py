@@ -96,6 +96,8 @@ def _text(key: str) -> Validator:
 def _verify(value: Any) -> bool | str:
     if not isinstance(value, bool | str) or value == "":
         raise ConfigError(f"verify must be true, false or a CA bundle path, got {value!r}")
+    if isinstance(value, str) and not Path(value).is_file():
+        raise ConfigError(f"verify names a CA bundle file that does not exist: {value!r}")
     return value
 
 

@@ -154,11 +154,17 @@ class HttpCheck(FromEnv):
         url, secrets = self._target_url(), self.secrets()
         first = request = f"{self.method} {redact_url(url, secrets)}"
         LOG_REDACTOR.declare(self, secrets)
-        client = (
-            self._client.get(self.verify)
-            if isinstance(self._client, SharedClient)
-            else self._client
-        )
+        try:
+            client = (
+                self._client.get(self.verify)
+                if isinstance(self._client, SharedClient)
+                else self._client
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise CheckTlsError(
+                f"TLS set-up failed: cannot load the CA bundle {self.verify!r}"
+                f" ({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}) ({request})"
+            ) from None
         headers = self._sendable_headers()
         started = time.perf_counter()
         try:
