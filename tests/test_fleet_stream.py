@@ -187,3 +187,17 @@ def test_the_writer_survives_a_batch_that_raises(
     assert writer.flush(5.0) and writer.acknowledged == 1
     assert stream_seqs(health.client) == [2]
     writer.close()
+
+
+def test_repeats_are_told_apart_by_source_as_well_as_worker_and_seq(
+    redis_server: RedisServer, health: Health
+) -> None:
+    writer = StreamWriter(health.client, KEY, health)
+    record = CallRecord(1, "pay", datetime.now(UTC), 0.01, "ok", None, "closed", "closed")
+    writer.append(encode(record, "w", 1, "aaaa"))
+    writer.append(encode(record, "w", 1, "aaaa"))  # a resend: read once
+    writer.append(encode(record, "w", 1, "bbbb"))  # another storage under the same name
+    writer.close()
+    with Fleet(redis_server.url, "ns") as fleet:
+        assert list(fleet.entries()[0][1]) == ["worker", "source", "seq", *list(entry(1))[2:]]
+        assert len(fleet.calls()) == 2

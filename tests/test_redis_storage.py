@@ -249,3 +249,18 @@ def test_a_decode_responses_client_shares_breakers_with_plain_pybreaker(
         runner.close()
         storage.close()
         text_client.close()
+
+
+def test_two_storages_under_one_worker_name_keep_all_their_calls(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    first, _ = worker("ok", name="api-1")
+    first.run_all_sync()
+    first.run_all_sync()
+    first.close()
+    restarted, _ = worker("ok", name="api-1")  # seq starts at 1 again
+    restarted.run_all_sync()
+    restarted.close()
+    with Fleet(redis_server.url, "ns") as fleet:
+        assert len(fleet.calls()) == 3
+        assert fleet.latency().set_index("name")["calls"].to_dict() == {"p0": 3}

@@ -6,7 +6,8 @@
     policy a toolkit worker published (missing for plain pybreaker workers);
     ``opened_at`` is whole seconds, as pybreaker stores it.
 ``calls(entries)`` one row per call-stream entry, oldest first: ``worker`` then the
-    columns of ``frames.calls``. A record sent twice (after a lost reply) is kept once.
+    columns of ``frames.calls``. A record sent twice (after a lost reply) is kept once
+    (the same worker, source and seq).
 ``latency(calls, names)`` the columns of ``frames.latency``, over every worker's calls.
 """
 
@@ -64,12 +65,13 @@ def _number(text: str | None) -> float:
 
 
 def calls(entries: Sequence[tuple[str, dict[str, str]]]) -> pd.DataFrame:
-    """Stream entries as call rows, oldest first; repeats of one ``(worker, seq)`` dropped."""
-    seen: set[tuple[str | None, str | None]] = set()
+    """Stream entries as call rows, oldest first; repeats of one ``(worker, source, seq)``
+    dropped."""
+    seen: set[tuple[str | None, str | None, str | None]] = set()
     kept: list[dict[str, str]] = []
     for _, fields in entries:
-        ident = (fields.get("worker"), fields.get("seq"))
-        if ident[1] is not None and ident in seen:
+        ident = (fields.get("worker"), fields.get("source"), fields.get("seq"))
+        if ident[2] is not None and ident in seen:
             continue
         seen.add(ident)
         kept.append(fields)

@@ -9,7 +9,8 @@ An entry counts as acknowledged once Redis has answered for it (with
 ``appendfsync always`` that means it is on disk). While Redis is down, entries wait
 in a bounded queue (the oldest are dropped first when it fills) and are sent when
 Redis answers again; a batch whose fate is unknown is sent again, and each entry's
-``(worker, seq)`` lets readers drop such repeats.
+``(worker, source, seq)`` lets readers drop such repeats (``source`` is random per
+storage, so two storages, or a restarted worker, under one worker name never collide).
 """
 
 from __future__ import annotations
@@ -38,10 +39,15 @@ LINGER = 0.05
 Entry = dict[str, str | int | float]
 
 
-def encode(record: CallRecord, worker: str, seq: int) -> Entry:
-    """A call record as stream fields; absent optional fields are left out."""
-    entry: Entry = {
-        "worker": worker,
+def encode(record: CallRecord, worker: str, seq: int, source: str | None = None) -> Entry:
+    """A call record as stream fields; absent optional fields are left out.
+
+    ``source`` tells apart writers numbering ``seq`` from 1 under one worker name.
+    """
+    entry: Entry = {"worker": worker}
+    if source is not None:
+        entry["source"] = source
+    entry |= {
         "seq": seq,
         "run_id": record.run_id,
         "name": record.name,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import socket
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,8 @@ class RedisStorage:
             else None
         )
         self._seq = itertools.count(1)
+        self.source = secrets.token_hex(4)
+        """Random per storage: with ``seq``, tells its records from another's of one worker name."""
         self._observers: dict[int, Callable[[CallRecord], None]] = {}
 
     def state_storage(self, name: str) -> RedisBreakerStorage:
@@ -105,7 +108,7 @@ class RedisStorage:
         """Stream ``runner``'s calls and publish its policies (called by the runner)."""
         if self.stream is None or id(runner) in self._observers:
             return
-        stream, worker, seq = self.stream, self.worker, self._seq
+        stream, worker, seq, source = self.stream, self.worker, self._seq, self.source
         published: dict[str, Policy] = {}
 
         def publish(name: str) -> None:
@@ -124,7 +127,7 @@ class RedisStorage:
         def observe(record: CallRecord) -> None:
             if published.get(record.name) is not runner.policy(record.name):
                 publish(record.name)
-            stream.append(encode(record, worker, next(seq)))
+            stream.append(encode(record, worker, next(seq), source))
 
         for name in runner.names:
             publish(name)
