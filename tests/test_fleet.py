@@ -226,3 +226,19 @@ def test_unparsable_numbers_in_redis_never_raise_out_of_the_fleet(
     assert list(frame["name"]) == ["pay"] and list(frame["state"]) == ["open"]
     assert fleet.status("pay").state == "open"
     client.close()
+
+
+def test_expire_reaches_workers_with_a_longer_wait_than_the_published_one(
+    fleet: Fleet, runner: IntegrationRunner, redis_server: RedisServer
+) -> None:
+    with RedisStorage(redis_server.url, "ns", worker="slow", record_calls=False) as storage:
+        probe = Probe("pay")
+        slow = IntegrationRunner(registry_of(probe), storage=storage, reset_timeout=3600.0)
+        runner.set_policy("pay", reset_timeout=5.0)  # the last policy published: 5 s
+        runner.run_all_sync()
+        assert runner.storage.flush(5.0)  # type: ignore[attr-defined]
+        fleet.trip("pay")
+        fleet.expire("pay")
+        slow.run_all_sync()
+        assert probe.calls == 1 and fleet.status("pay").state == "closed"
+        slow.close()

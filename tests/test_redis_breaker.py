@@ -132,8 +132,10 @@ def test_opened_at_only_moves_forward_unless_rewound(
     state.opened_at = later - timedelta(seconds=5)  # a slower worker opening it too
     assert state.opened_at == later
     state.rewind_opened_at(later - timedelta(seconds=5))
-    assert state.opened_at == later - timedelta(seconds=5)
-    assert raw.get("ns:pay:pybreaker:opened_at") == str(int(later.timestamp()) - 5).encode()
+    opened = state.opened_at
+    assert opened is not None and opened <= later - timedelta(seconds=5)
+    assert opened == datetime.fromtimestamp(1, UTC)  # before any worker's wait: over for all
+    assert raw.get("ns:pay:pybreaker:opened_at") == b"1"
 
 
 def test_isolated_is_a_key_every_worker_reads(storage: RedisStorage, raw: redis.Redis) -> None:
@@ -282,3 +284,21 @@ def test_a_snapshot_that_cannot_be_parsed_keeps_the_local_state(
     with state.batch():
         assert state.state == "open"
     assert getattr(state._local, "depth", 0) == 0
+
+
+def test_rewind_ends_the_wait_of_a_plain_pybreaker_with_a_longer_reset_timeout(
+    storage: RedisStorage, raw: redis.Redis
+) -> None:
+    ours = pybreaker.CircuitBreaker(
+        fail_max=1, reset_timeout=5, state_storage=storage.state_storage("pay")
+    )
+    theirs = pybreaker.CircuitBreaker(
+        fail_max=1,
+        reset_timeout=10 * 365 * 86400,
+        state_storage=pybreaker.CircuitRedisStorage(
+            pybreaker.STATE_CLOSED, raw, namespace="ns:pay"
+        ),
+    )
+    ours.open()
+    storage.state_storage("pay").rewind_opened_at(datetime.now(UTC) - timedelta(seconds=6))
+    assert theirs.call(lambda: "trial") == "trial" and theirs.current_state == "closed"

@@ -264,3 +264,27 @@ def test_two_storages_under_one_worker_name_keep_all_their_calls(
     with Fleet(redis_server.url, "ns") as fleet:
         assert len(fleet.calls()) == 3
         assert fleet.latency().set_index("name")["calls"].to_dict() == {"p0": 3}
+
+
+def test_policies_are_published_without_recording_calls(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    runner, _ = worker("ok", record_calls=False, reset_timeout=42.0)
+    runner.run_all_sync()
+    with Fleet(redis_server.url, "ns") as fleet:
+        assert fleet.status("p0").reset_timeout_s == 42.0
+        assert fleet.entries() == []
+
+
+def test_policies_are_published_again_after_redis_restarts_empty(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    runner, _ = worker("ok", reset_timeout=42.0)
+    redis_server.stop()
+    runner.run_all_sync()  # notices the outage
+    redis_server.start()
+    assert runner.storage.health.wait_ok(5.0)  # type: ignore[attr-defined]
+    runner.run_all_sync()
+    assert runner.storage.flush(5.0)  # type: ignore[attr-defined]
+    with Fleet(redis_server.url, "ns") as fleet:
+        assert (fleet.status("p0").reset_timeout_s, fleet.status("p0").worker) == (42.0, "w1")

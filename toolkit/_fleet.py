@@ -24,6 +24,7 @@ import redis
 
 from toolkit._errors import ConfigError, StorageError, UnknownIntegrationError
 from toolkit._history import State
+from toolkit._redis_breaker import EXPIRED
 from toolkit._redis_client import connect, describe
 from toolkit._redis_keys import (
     BreakerKeys,
@@ -274,9 +275,8 @@ class Fleet:
         status = self.status(name)
         if status.state != "open":
             return
-        past = math.floor(time.time() - max(status.reset_timeout_s, self.reset_timeout) - 1.0)
-        keys = BreakerKeys(self.namespace, name)
-        self._ask(f"expire {name!r}", lambda r: r.set(keys.opened_at, past))
+        keys = BreakerKeys(self.namespace, name)  # long ago: over whatever a worker's wait
+        self._ask(f"expire {name!r}", lambda r: r.set(keys.opened_at, EXPIRED))
 
     # ---------------------------------------------------------------- views
     def dashboard(self, *, interval: float = 1.0, recent: int = 20) -> FleetDashboard:

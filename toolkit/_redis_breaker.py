@@ -48,6 +48,8 @@ from toolkit._redis_snapshot import OPENED_AT_MAX, Snapshot, parse_snapshot
 logger = logging.getLogger("toolkit")
 
 T = TypeVar("T")
+EXPIRED = 1
+"""The ``opened_at`` that ``expire`` writes: so long ago that every worker's wait is over."""
 RAISE_OPENED_AT = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '')
 local proposed = tonumber(ARGV[1])
@@ -270,8 +272,12 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._update(opened_at=stored if 0 < stored <= OPENED_AT_MAX else seconds)
 
     def rewind_opened_at(self, when: datetime) -> None:
-        """Set ``opened_at`` to ``when`` even if that is earlier (``expire`` ends the wait)."""
-        seconds = math.floor(_aware(when).timestamp())
+        """End the wait in every worker, whatever its ``reset_timeout`` (``expire``).
+
+        ``opened_at`` becomes ``EXPIRED`` (1970), earlier than ``when`` and than any
+        worker's wait, so pybreaker and our admit both allow the trial.
+        """
+        seconds = min(EXPIRED, math.floor(_aware(when).timestamp()))
         self._update(opened_at=seconds)
         self._send(lambda r: r.set(self.keys.opened_at, seconds))
 

@@ -81,11 +81,10 @@ class RedisStorage:
         self.worker = worker or default_worker()
         self._raise_opened_at = self.client.register_script(RAISE_OPENED_AT)
         self._direct = DirectConnection(self.client)
-        self.stream: StreamWriter | None = (
-            StreamWriter(self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen)
-            if record_calls
-            else None
-        )
+        self._writer = StreamWriter(
+            self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen
+        )  # policies are published through it even when calls are not recorded
+        self.stream: StreamWriter | None = self._writer if record_calls else None
         self._seq = itertools.count(1)
         self.source = secrets.token_hex(4)
         """Random per storage: with ``seq``, tells its records from another's of one worker name."""
@@ -105,16 +104,21 @@ class RedisStorage:
 
     # ------------------------------------------------- runner hooks (optional)
     def attach(self, runner: IntegrationRunner) -> None:
-        """Stream ``runner``'s calls and publish its policies (called by the runner)."""
-        if self.stream is None or id(runner) in self._observers:
+        """Publish ``runner``'s policies and stream its calls (called by the runner).
+
+        Policies are published again after each outage (Redis may have restarted empty).
+        """
+        if id(runner) in self._observers:
             return
-        stream, worker, seq, source = self.stream, self.worker, self._seq, self.source
+        writer, stream, health = self._writer, self.stream, self.health
+        worker, seq, source = self.worker, self._seq, self.source
         published: dict[str, Policy] = {}
+        outages = health.outages
 
         def publish(name: str) -> None:
             policy = runner.policy(name)
             published[name] = policy
-            stream.publish(
+            writer.publish(
                 BreakerKeys(self.namespace, name).policy,
                 {
                     "fail_max": policy.fail_max,
@@ -125,33 +129,37 @@ class RedisStorage:
             )
 
         def observe(record: CallRecord) -> None:
-            if published.get(record.name) is not runner.policy(record.name):
+            nonlocal outages
+            if health.outages != outages:
+                outages = health.outages
+                for name in runner.names:
+                    publish(name)
+            elif published.get(record.name) is not runner.policy(record.name):
                 publish(record.name)
-            stream.append(encode(record, worker, next(seq), source))
+            if stream is not None:
+                stream.append(encode(record, worker, next(seq), source))
 
         for name in runner.names:
             publish(name)
         self._observers[id(runner)] = observe
         runner.add_observer(observe)
-        stream.flush(timeout=1.0)  # the fleet sees the policies as soon as the runner exists
+        writer.flush(timeout=1.0)  # the fleet sees the policies as soon as the runner exists
 
     def detach(self, runner: IntegrationRunner) -> None:
         """Stop streaming ``runner``'s calls and send what is queued (called on close)."""
         observe = self._observers.pop(id(runner), None)
         if observe is not None:
             runner.remove_observer(observe)
-        if self.stream is not None:
-            self.stream.flush(timeout=2.0)
+        self._writer.flush(timeout=2.0)
 
     # -------------------------------------------------------------- lifecycle
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued call record is in Redis (False if ``timeout`` passed)."""
-        return True if self.stream is None else self.stream.flush(timeout)
+        return self._writer.flush(timeout)
 
     def close(self) -> None:
         """Send queued call records, stop the background threads, close the connections."""
-        if self.stream is not None:
-            self.stream.close()
+        self._writer.close()
         self.health.close()
         self._direct.close()
         self.client.close()
