@@ -7,7 +7,7 @@ import fnmatch
 import pybreaker
 import pytest
 
-from toolkit import ConfigError
+from toolkit import ConfigError, Fleet, RedisStorage
 from toolkit._redis_keys import (
     BreakerKeys,
     check_namespace,
@@ -15,6 +15,8 @@ from toolkit._redis_keys import (
     state_pattern,
     stream_key,
 )
+
+UNUSED_URL = "redis://127.0.0.1:1/0"  # the namespace is refused before anything is sent
 
 
 def pybreaker_key(namespace: str, field: str) -> str:
@@ -70,3 +72,13 @@ def test_scan_pattern_escapes_glob_characters_in_the_namespace() -> None:
 def test_bad_namespace_is_refused(bad: object) -> None:
     with pytest.raises(ConfigError, match="namespace"):
         check_namespace(bad)
+
+
+@pytest.mark.parametrize("nested", ["shop:eu", ":shop", "shop:"])
+def test_a_namespace_with_a_colon_is_refused_saying_why(nested: str) -> None:
+    with pytest.raises(ConfigError, match="':'"):
+        check_namespace(nested)
+    with pytest.raises(ConfigError, match="':'"):
+        RedisStorage(UNUSED_URL, nested)
+    with pytest.raises(ConfigError, match="':'"):
+        Fleet(UNUSED_URL, nested)

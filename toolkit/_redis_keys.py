@@ -21,12 +21,22 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 
 def check_namespace(namespace: object) -> str:
-    """The namespace, refused unless it is a non-empty string without spaces."""
-    if not isinstance(namespace, str) or not namespace or any(c.isspace() for c in namespace):
+    """The namespace, refused unless it is a non-empty string without spaces or ``:``.
+
+    A ``:`` would nest one namespace in another (``shop:eu`` inside ``shop``), and a
+    Fleet of the outer one would list the inner one's breakers as its own.
+    """
+    if (
+        not isinstance(namespace, str)
+        or not namespace
+        or ":" in namespace
+        or any(c.isspace() for c in namespace)
+    ):
         from toolkit._errors import ConfigError
 
         raise ConfigError(
-            f"a Redis namespace must be a non-empty string without spaces, got {namespace!r}"
+            "a Redis namespace must be a non-empty string without spaces or ':' "
+            f"(':' separates it from the integration's name in keys), got {namespace!r}"
         )
     return namespace
 
