@@ -135,3 +135,30 @@ def test_direct_connection_survives_a_redis_restart_without_an_outage(
     assert direct.call(packed) == [None, None]
     direct.close()
     client.close()
+
+
+def test_the_end_of_an_outage_is_logged_before_waiters_wake(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="toolkit")
+    client, label = connect(redis_server.url)
+    health = Health(client, label, retry_first=0.05, retry_max=0.1)
+    seen: list[bool] = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if f"{label} answers again" in record.getMessage():  # not another test's watcher
+                seen.append(health.wait_ok(0))
+
+    recorder = Recorder()
+    logging.getLogger("toolkit").addHandler(recorder)
+    try:
+        redis_server.stop()
+        health.failed(redis.ConnectionError("gone"))
+        redis_server.start()
+        assert health.wait_ok(5.0)
+    finally:
+        logging.getLogger("toolkit").removeHandler(recorder)
+        health.close()
+        client.close()
+    assert seen == [False]

@@ -253,10 +253,10 @@ class Health:
                 self.last_error = describe(exc)
                 pause = min(pause * 2, self.retry_max)
                 continue
-            with self._lock:
+            logger.info("Redis at %s answers again: breaker state is shared again", self.label)
+            with self._lock:  # logged first: whoever waits on _up finds the line written
                 self.ok = True
                 self._up.set()
-            logger.info("Redis at %s answers again: breaker state is shared again", self.label)
             return
 
     def close(self) -> None:
