@@ -242,3 +242,15 @@ def test_expire_reaches_workers_with_a_longer_wait_than_the_published_one(
         slow.run_all_sync()
         assert probe.calls == 1 and fleet.status("pay").state == "closed"
         slow.close()
+
+
+def test_trip_keeps_an_isolation_only_reset_ends_it(
+    fleet: Fleet, runner: IntegrationRunner
+) -> None:
+    fleet.isolate("pay")
+    fleet.trip("pay")
+    assert fleet.status("pay").state == "isolated"
+    runner.run_all_sync()
+    assert runner.integrations["pay"].calls == 0 and runner.status("pay").state == "isolated"  # type: ignore[attr-defined]
+    fleet.reset("pay")
+    assert fleet.status("pay").state == "closed"

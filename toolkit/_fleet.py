@@ -233,12 +233,11 @@ class Fleet:
         self._ask(f"{what} {name!r}", apply)
 
     def trip(self, name: str) -> None:
-        """Open ``name``'s breaker in every worker now; its wait starts now."""
+        """Open ``name``'s breaker in every worker now; its wait starts now (an isolation stays)."""
 
         def write(pipe: Any, keys: BreakerKeys) -> None:
             pipe.set(keys.opened_at, math.ceil(time.time()))
             pipe.set(keys.success_counter, 0)
-            pipe.delete(keys.isolated)
             pipe.set(keys.state, "open")
 
         self._control(name, "trip", write)
