@@ -10,6 +10,7 @@ import pybreaker
 import pytest
 from loopback_redis import RedisServer
 from probes import Probe, registry_of
+from redis_counting import command_counts, commands_during
 
 from toolkit import ConfigError, Fleet, IntegrationRunner, RedisStorage
 from toolkit._fleet_dashboard import FleetDashboard
@@ -161,3 +162,23 @@ def test_made_while_redis_is_down_it_says_so(redis_server: RedisServer) -> None:
             assert not dashboard.rows
         finally:
             dashboard.close()
+
+
+def test_timed_refreshes_find_our_breakers_without_scanning_every_tick(
+    dash: FleetDashboard, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = redis_server.client()
+    with RedisStorage(redis_server.url, "ns", record_calls=False) as storage:
+        storage.state_storage("maps")  # a new breaker of ours: listed in the set
+        legacy = pybreaker.CircuitRedisStorage("closed", client, namespace="ns:legacy")
+        assert legacy.state == "closed"
+        before = command_counts(client)
+        for _ in range(3):
+            dash._safe_refresh()  # what the timer does
+        assert "scan" not in commands_during(client, before)
+        assert list(dash.rows) == ["mail", "maps", "pay"]  # the plain one waits for a SCAN
+        monkeypatch.setattr("toolkit._fleet.SCAN_EVERY", 0.0)
+        dash._safe_refresh()
+        assert "scan" in commands_during(client, before)
+        assert list(dash.rows) == ["legacy", "mail", "maps", "pay"]
+    client.close()

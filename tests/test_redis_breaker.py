@@ -302,3 +302,11 @@ def test_rewind_ends_the_wait_of_a_plain_pybreaker_with_a_longer_reset_timeout(
     ours.open()
     storage.state_storage("pay").rewind_opened_at(datetime.now(UTC) - timedelta(seconds=6))
     assert theirs.call(lambda: "trial") == "trial" and theirs.current_state == "closed"
+
+
+def test_creating_it_lists_its_name_in_the_namespaces_set(
+    storage: RedisStorage, raw: redis.Redis
+) -> None:
+    storage.state_storage("pay")
+    storage.state_storage("mail")
+    assert raw.smembers("ns:toolkit:breakers") == {b"pay", b"mail"}

@@ -30,6 +30,7 @@ from toolkit._redis_keys import (
     BreakerKeys,
     check_namespace,
     name_of_state_key,
+    registry_key,
     state_pattern,
     stream_key,
 )
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from toolkit._fleet_dashboard import FleetDashboard
 
 T = TypeVar("T")
+SCAN_EVERY = 30.0
+"""Seconds between SCANs for plain pybreaker breakers when a caller allows a cached list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,8 @@ class Fleet:
         self.reset_timeout = float(reset_timeout)
         self.client, self.url = connect(url_or_client, socket_timeout=socket_timeout)
         self.stream_key = stream_key(self.namespace)
+        self._scanned: set[str] = set()
+        self._scanned_at: float | None = None
 
     # ------------------------------------------------------------- plumbing
     def _ask(self, what: str, command: Callable[[redis.Redis], T]) -> T:
@@ -110,22 +115,35 @@ class Fleet:
             return False
 
     # ---------------------------------------------------------------- reads
-    def names(self) -> list[str]:
-        """Every integration with a breaker under the namespace, sorted."""
+    def names(self, *, rescan: bool = True) -> list[str]:
+        """Every integration with a breaker under the namespace, sorted.
 
-        def scan(r: redis.Redis) -> list[str]:
-            found = set()
-            for key in r.scan_iter(match=state_pattern(self.namespace), count=1000):
-                name = name_of_state_key(self.namespace, _text(key))
-                if name is not None:
-                    found.add(name)
-            return sorted(found)
+        Our workers list their breakers in a set; plain pybreaker ones are found by a
+        SCAN of the whole database, done every time unless ``rescan`` is False, then
+        only when the last one is ``SCAN_EVERY`` seconds old.
+        """
+        due = (
+            rescan
+            or self._scanned_at is None
+            or (time.monotonic() - self._scanned_at >= SCAN_EVERY)
+        )
 
-        return self._ask("list the fleet's breakers", scan)
+        def read(r: redis.Redis) -> list[str]:
+            found = {_text(m) for m in r.smembers(registry_key(self.namespace))}
+            if due:
+                scanned = set()
+                for key in r.scan_iter(match=state_pattern(self.namespace), count=1000):
+                    name = name_of_state_key(self.namespace, _text(key))
+                    if name is not None:
+                        scanned.add(name)
+                self._scanned, self._scanned_at = scanned, time.monotonic()
+            return sorted(found | self._scanned)
 
-    def statuses(self) -> list[FleetBreaker]:
-        """Every breaker as of now, sorted by name (two round trips, however many there are)."""
-        names = self.names()
+        return self._ask("list the fleet's breakers", read)
+
+    def statuses(self, *, rescan: bool = True) -> list[FleetBreaker]:
+        """Every breaker as of now, sorted by name (see ``names`` for ``rescan``)."""
+        names = self.names(rescan=rescan)
 
         def read(r: redis.Redis) -> list[Any]:
             pipe = r.pipeline(transaction=False)

@@ -68,10 +68,14 @@ class FleetDashboard(LiveView):
         self.refresh()
 
     # ------------------------------------------------------------- refresh
-    def refresh(self) -> None:
-        """Read the fleet now and bring rows and tables up to date; never raises."""
+    def refresh(self, *, rescan: bool = True) -> None:
+        """Read the fleet now and bring rows and tables up to date; never raises.
+
+        The timer's refreshes pass ``rescan=False``: plain pybreaker breakers are then
+        looked for by a SCAN every ``SCAN_EVERY`` seconds, not on every tick.
+        """
         try:
-            breakers = self.fleet.statuses()
+            breakers = self.fleet.statuses(rescan=rescan)
             entries = self.fleet.entries(WINDOW)
         except StorageError as exc:
             self._down(exc)
@@ -118,6 +122,12 @@ class FleetDashboard(LiveView):
         if was_available:
             self._report("refresh", exc)
         self.refreshes += 1
+
+    def _safe_refresh(self) -> None:
+        try:
+            self.refresh(rescan=False)
+        except Exception as exc:
+            self._report("refresh", exc)
 
     def _due(self) -> bool:
         """Every tick while Redis answers; once it stopped, only when the pause is over."""

@@ -178,6 +178,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
             if local.isolated:
                 pipe.setnx(keys.isolated, 1)
             pipe.setnx(keys.state, local.state)
+            pipe.sadd(keys.registry, keys.name)  # so a Fleet finds it without a SCAN
             pipe.mget(keys.snapshot())
             return pipe.execute()
 

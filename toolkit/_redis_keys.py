@@ -8,6 +8,7 @@ adds its own keys beside them, and one capped stream of call records per namespa
     <ns>:<integration>:toolkit:isolated   "1" while held open until reset
     <ns>:<integration>:toolkit:policy     hash: fail_max, reset_timeout, timeout, worker
     <ns>:toolkit:calls                    stream of call records from every worker
+    <ns>:toolkit:breakers                 set of the integrations our workers made breakers for
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ class BreakerKeys:
     def policy(self) -> str:
         return f"{self.namespace}:{self.name}:toolkit:policy"
 
+    @property
+    def registry(self) -> str:
+        return registry_key(self.namespace)
+
     def snapshot(self) -> list[str]:
         """The keys read together in one ``MGET``, in ``Snapshot`` field order."""
         return [self.state, self.fail_counter, self.success_counter, self.opened_at, self.isolated]
@@ -89,6 +94,11 @@ class BreakerKeys:
 def stream_key(namespace: str) -> str:
     """The capped stream every worker appends its call records to."""
     return f"{namespace}:toolkit:calls"
+
+
+def registry_key(namespace: str) -> str:
+    """The set of integration names whose breakers toolkit workers created."""
+    return f"{namespace}:toolkit:breakers"
 
 
 def state_pattern(namespace: str) -> str:
