@@ -18,9 +18,10 @@ from toolkit import _breaker
 from toolkit._context import current_runner
 from toolkit._errors import ConfigError, UnknownIntegrationError
 from toolkit._faults import ActiveFault, Fault
-from toolkit._history import CallHistory, EventLog, State
+from toolkit._history import CallHistory, EventLog
 from toolkit._policy import Policy
 from toolkit._protocol import Integration
+from toolkit._recorder import RunnerRecorder
 from toolkit._slot import Slot
 from toolkit._status import BreakerStatus
 from toolkit._storage import BreakerStorage
@@ -29,7 +30,7 @@ from toolkit._sync import SyncBridge
 logger = logging.getLogger("toolkit")
 
 
-class RunnerControls:
+class RunnerControls(RunnerRecorder):
     """Breaker controls, faults, policies and status for ``IntegrationRunner``."""
 
     _slots: dict[str, Slot]
@@ -41,12 +42,6 @@ class RunnerControls:
     history: CallHistory
     events: EventLog
     storage: BreakerStorage
-
-    def _observe(self, slot: Slot, state: State, by_hand: bool = False) -> None:
-        raise NotImplementedError
-
-    def _state_of(self, slot: Slot) -> State:
-        raise NotImplementedError
 
     # ------------------------------------------------------------ lookups
     def _slot(self, name: str) -> Slot:

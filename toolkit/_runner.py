@@ -13,31 +13,35 @@ logged and left to finish on its own; its late outcome is ignored).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import logging
 import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from toolkit import _breaker
 from toolkit._context import current_runner
 from toolkit._controls import RunnerControls
 from toolkit._errors import ConfigError, IntegrationTimeoutError, UnknownIntegrationError
-from toolkit._history import DEFAULT_MAXLEN, CallHistory, CallRecord, EventLog, Outcome, State
+from toolkit._history import DEFAULT_MAXLEN, CallHistory, EventLog, Outcome, State
 from toolkit._policy import Policy
 from toolkit._protocol import display_name_of
-from toolkit._redact import redact_data, secrets_of
+from toolkit._recorder import Observer
 from toolkit._registry import IntegrationRegistry
 from toolkit._results import IntegrationResult, IntegrationResults, IntegrationSection
-from toolkit._slot import Flight, Slot, classify, describe_error
+from toolkit._slot import (
+    Flight,
+    Slot,
+    classify,
+    declares_secrets,
+    describe_failure,
+    masked_result,
+)
 from toolkit._storage import BreakerStorage, MemoryStorage
 from toolkit._sync import SyncBridge
 
 logger = logging.getLogger("toolkit")
 
-Observer = Callable[[CallRecord], None]
 _perf = time.perf_counter
 _now = time.time
 
@@ -79,7 +83,7 @@ class IntegrationRunner(RunnerControls):
                 name, policy.fail_max, policy.reset_timeout, self.storage.state_storage(name)
             )
             slot = Slot(name, display_name_of(integration), integration, breaker, policy)
-            slot.declares_secrets = _declares_secrets(integration)
+            slot.declares_secrets = declares_secrets(integration)
             slot.known_state = _breaker.storage_state(breaker)
             self._slots[name] = slot
         _check_policy_names(self._overrides, self._slots, registry)
@@ -226,7 +230,7 @@ class IntegrationRunner(RunnerControls):
         slot = flight.slot
         if slot.flight is flight:
             slot.flight = None
-        error = _describe(slot, failure)
+        error = describe_failure(slot, failure)
         try:
             with _breaker.batch(slot.breaker):
                 if not slot.isolated:  # isolated by hand meanwhile: it stays so, uncounted
@@ -247,7 +251,7 @@ class IntegrationRunner(RunnerControls):
         if result is None or failure is not None:
             result = IntegrationResult(slot.name, False, None, error)
         elif slot.declares_secrets:
-            result = _masked(slot, result)
+            result = masked_result(slot, result)
         flight.result = result
         for waiter in flight.watchers:
             waiter.settled()
@@ -331,80 +335,6 @@ class IntegrationRunner(RunnerControls):
     def _result_of(flight: Flight) -> IntegrationResult:
         return _result_of(flight)
 
-    # ------------------------------------------------------------- recording
-    def _record(
-        self, slot: Slot, run_id: int, started_at: float, duration: float, outcome: Outcome,
-        error: str | None, before: State, after: State, fault: str | None, slow: bool = False,
-    ) -> None:  # fmt: skip
-        self.history.append(
-            run_id, slot.name, started_at, duration, outcome, error, before, after, fault, slow
-        )
-        slot.last_outcome, slot.last_duration_s, slot.last_error = outcome, duration, error
-        if self._observers:
-            record = CallRecord(
-                run_id, slot.name, datetime.fromtimestamp(started_at, UTC), duration, outcome,
-                error, before, after, fault, slow,
-            )  # fmt: skip
-            for observer in list(self._observers):
-                try:
-                    observer(record)
-                except Exception:
-                    self._observer_failed(observer)
-
-    def _observe(self, slot: Slot, state: State, by_hand: bool = False) -> None:
-        """Note the breaker's state; a change becomes an event and a log line.
-
-        A breaker opening by itself logs one WARNING and closing logs INFO; changes
-        made by hand (trip, reset, isolate) log at INFO.
-        """
-        old = slot.known_state
-        if state == old:
-            return
-        slot.known_state = state
-        self.events.append(_now(), slot.name, old, state)
-        if by_hand:
-            logger.info("circuit breaker %r set by hand: %s -> %s", slot.name, old, state)
-        elif state == "open":
-            logger.warning(
-                "circuit breaker %r opened (%s -> open): calls skipped for %gs",
-                slot.name, old, slot.policy.reset_timeout,
-            )  # fmt: skip
-        elif state == "closed":
-            logger.info("circuit breaker %r closed (%s -> closed)", slot.name, old)
-        else:
-            logger.debug("circuit breaker %r %s -> %s", slot.name, old, state)
-
-    def _state_of(self, slot: Slot) -> State:
-        return "isolated" if slot.isolated else _breaker.storage_state(slot.breaker)
-
-    def _observer_failed(self, observer: Observer) -> None:
-        """Log an observer's exception: its first with the traceback, later ones briefly."""
-        key = id(observer)
-        if key in self._failed_observers:
-            logger.debug("observer %r raised again; ignored", observer, exc_info=True)
-            return
-        self._failed_observers.add(key)
-        logger.exception("observer %r raised; ignored (further errors logged at DEBUG)", observer)
-
-    def add_observer(self, observer: Observer) -> None:
-        """Call ``observer(record)`` after every call; what it raises is logged, not raised."""
-        self._observers.append(observer)
-
-    def remove_observer(self, observer: Observer) -> None:
-        """Stop calling ``observer``."""
-        self._observers.remove(observer)
-
-
-def _describe(slot: Slot, failure: BaseException | None) -> str | None:
-    """The failure as text, with the integration's declared secrets masked."""
-    if failure is None:
-        return None
-    try:
-        return describe_error(failure, secrets_of(slot.integration))
-    except Exception:
-        logger.exception("describing the failure of %r failed", slot.name)
-        return f"{type(failure).__name__} (its text could not be shown safely)"
-
 
 class _Waiter:
     """Counts down the flights one wait is waiting for; its future resolves at zero."""
@@ -437,30 +367,6 @@ def _check_policy_names(
     if len(registry.names()) == len(registry):
         raise UnknownIntegrationError(unknown[0], known)
     logger.warning("policy override(s) for unknown integration(s) ignored: %s", ", ".join(unknown))
-
-
-def _declares_secrets(integration: object) -> bool:
-    """Whether the integration has a ``secrets`` member, found without running it."""
-    try:
-        inspect.getattr_static(integration, "secrets")
-    except AttributeError:
-        return False
-    return True
-
-
-def _masked(slot: Slot, result: IntegrationResult) -> IntegrationResult:
-    """The result with the integration's declared secrets masked in its data."""
-    try:
-        secrets = secrets_of(slot.integration)
-        if not secrets:
-            return result
-        return IntegrationResult(
-            result.name, result.success, redact_data(result.data, secrets, mask_keys=False),
-            result.error,
-        )  # fmt: skip
-    except Exception:
-        logger.exception("masking the data of %r failed; data withheld", slot.name)
-        return IntegrationResult(result.name, result.success, None, result.error)
 
 
 def _timed_out(timeout: float) -> IntegrationTimeoutError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +22,10 @@ from toolkit._faults import ActiveFault
 from toolkit._history import Outcome, State
 from toolkit._policy import Policy
 from toolkit._protocol import Integration
-from toolkit._redact import redact_text
+from toolkit._redact import redact_data, redact_text, secrets_of
 from toolkit._results import IntegrationResult
+
+logger = logging.getLogger("toolkit")
 
 
 @dataclass(slots=True, eq=False)
@@ -127,3 +130,38 @@ def _error_text(exc: BaseException) -> str:
     except Exception:
         text = "<exception text could not be read>"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def describe_failure(slot: Slot, failure: BaseException | None) -> str | None:
+    """The failure as text, with the integration's declared secrets masked."""
+    if failure is None:
+        return None
+    try:
+        return describe_error(failure, secrets_of(slot.integration))
+    except Exception:
+        logger.exception("describing the failure of %r failed", slot.name)
+        return f"{type(failure).__name__} (its text could not be shown safely)"
+
+
+def declares_secrets(integration: object) -> bool:
+    """Whether the integration has a ``secrets`` member, found without running it."""
+    try:
+        inspect.getattr_static(integration, "secrets")
+    except AttributeError:
+        return False
+    return True
+
+
+def masked_result(slot: Slot, result: IntegrationResult) -> IntegrationResult:
+    """The result with the integration's declared secrets masked in its data."""
+    try:
+        secrets = secrets_of(slot.integration)
+        if not secrets:
+            return result
+        return IntegrationResult(
+            result.name, result.success, redact_data(result.data, secrets, mask_keys=False),
+            result.error,
+        )  # fmt: skip
+    except Exception:
+        logger.exception("masking the data of %r failed; data withheld", slot.name)
+        return IntegrationResult(result.name, result.success, None, result.error)
