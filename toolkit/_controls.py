@@ -38,7 +38,6 @@ class RunnerControls(RunnerRecorder):
     _overrides: dict[str, dict[str, Any]]
     _control_version: int
     _bridge: SyncBridge
-    _abandoned: set[asyncio.Task[None]]
     history: CallHistory
     events: EventLog
     storage: BreakerStorage

@@ -125,7 +125,7 @@ class IntegrationRunner(RunnerControls):
             current_runner.reset(token)
         if isinstance(item, Flight):
             await self._await([item])
-            return self._result_of(item)
+            return _result_of(item)
         return item
 
     def run_all_sync(self) -> IntegrationResults:
@@ -330,10 +330,6 @@ class IntegrationRunner(RunnerControls):
         for waiter in flight.watchers:
             waiter.settled()
         logger.debug("call of %r cancelled", flight.slot.name)
-
-    @staticmethod
-    def _result_of(flight: Flight) -> IntegrationResult:
-        return _result_of(flight)
 
 
 class _Waiter:
