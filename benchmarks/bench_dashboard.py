@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 
 from toolkit import Dashboard, IntegrationRunner, frames
-from toolkit._history import OUTCOMES
+from toolkit._engine.history import OUTCOMES
 from toolkit.demo import demo_registry
 
 INTEGRATIONS = 200

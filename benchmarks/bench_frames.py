@@ -17,7 +17,7 @@ from dataclasses import asdict
 import pandas as pd
 
 from toolkit import IntegrationRegistry, IntegrationRunner, frames
-from toolkit._history import OUTCOMES, CallRecord
+from toolkit._engine.history import OUTCOMES, CallRecord
 
 N = 100_000
 REPEATS = 3

@@ -37,8 +37,8 @@ from typing import Any
 import httpx
 
 from toolkit import IntegrationRegistry, IntegrationRunner
+from toolkit._checks.client import LIMITS
 from toolkit.integrations import HttpCheck, SharedClient
-from toolkit.integrations._client import LIMITS
 
 CHECKS = 500
 DELAY = 0.2

@@ -32,8 +32,8 @@ import pybreaker
 import redis
 
 from toolkit import IntegrationRunner, MemoryStorage, RedisStorage
-from toolkit._errors import StorageError
-from toolkit._redis_client import connect
+from toolkit._engine.errors import StorageError
+from toolkit._fleet.client import connect
 from toolkit.demo import demo_registry
 from toolkit.fleet_demo import LocalRedis
 

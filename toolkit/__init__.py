@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from toolkit._errors import (
+from toolkit._engine.contract import Integration
+from toolkit._engine.errors import (
     BadResultError,
     CheckConnectError,
     CheckError,
@@ -31,22 +32,21 @@ from toolkit._errors import (
     ToolkitError,
     UnknownIntegrationError,
 )
-from toolkit._faults import Fault
-from toolkit._history import BreakerEvent, CallRecord
-from toolkit._policy import Policy
-from toolkit._protocol import Integration
-from toolkit._registry import IntegrationRegistry
-from toolkit._results import IntegrationResult, IntegrationResults, IntegrationSection
-from toolkit._runner import IntegrationRunner
-from toolkit._status import BreakerStatus
-from toolkit._storage import BreakerStorage, MemoryStorage
+from toolkit._engine.faults import Fault
+from toolkit._engine.history import BreakerEvent, CallRecord
+from toolkit._engine.policy import Policy
+from toolkit._engine.registry import IntegrationRegistry
+from toolkit._engine.results import IntegrationResult, IntegrationResults, IntegrationSection
+from toolkit._engine.runner import IntegrationRunner
+from toolkit._engine.status import BreakerStatus
+from toolkit._engine.storage import BreakerStorage, MemoryStorage
 
 if TYPE_CHECKING:
     from toolkit import frames, integrations, plots
-    from toolkit._config import load_config
-    from toolkit._dashboard import Dashboard
-    from toolkit._fleet import Fleet
-    from toolkit._redis_storage import RedisStorage
+    from toolkit._checks.config import load_config
+    from toolkit._fleet.fleet import Fleet
+    from toolkit._fleet.storage import RedisStorage
+    from toolkit._view.dashboard import Dashboard
     from toolkit.integrations import HttpCheck, TcpCheck, integration
 
 __all__ = [
@@ -97,15 +97,15 @@ __all__ = [
 
 # name -> (module, attribute or None for the module itself)
 _LAZY: dict[str, tuple[str, str | None]] = {
-    "Dashboard": ("toolkit._dashboard", "Dashboard"),
-    "Fleet": ("toolkit._fleet", "Fleet"),
-    "HttpCheck": ("toolkit.integrations", "HttpCheck"),
-    "RedisStorage": ("toolkit._redis_storage", "RedisStorage"),
-    "TcpCheck": ("toolkit.integrations", "TcpCheck"),
+    "Dashboard": ("toolkit._view.dashboard", "Dashboard"),
+    "Fleet": ("toolkit._fleet.fleet", "Fleet"),
+    "HttpCheck": ("toolkit._checks.http", "HttpCheck"),
+    "RedisStorage": ("toolkit._fleet.storage", "RedisStorage"),
+    "TcpCheck": ("toolkit._checks.tcp", "TcpCheck"),
     "frames": ("toolkit.frames", None),
-    "integration": ("toolkit.integrations", "integration"),
+    "integration": ("toolkit._checks.function", "integration"),
     "integrations": ("toolkit.integrations", None),
-    "load_config": ("toolkit._config", "load_config"),
+    "load_config": ("toolkit._checks.config", "load_config"),
     "plots": ("toolkit.plots", None),
 }
 

@@ -15,11 +15,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     command, rest = args[0], args[1:]
     if command == "demo":
-        from toolkit._demo_story import main as demo_main
+        from toolkit._demo.story import main as demo_main
 
         return int(demo_main(rest))
     if command == "check":
-        from toolkit._check import main as check_main
+        from toolkit._checks.command import main as check_main
 
         return int(check_main(rest))
     print(f"unknown command {command!r}\n{usage}", file=sys.stderr)

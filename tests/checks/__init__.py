@@ -1,0 +1,1 @@
+"""Tests of toolkit._checks, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of toolkit._demo, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of toolkit._engine, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of toolkit._fleet, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of toolkit._view, one file per module."""

@@ -1,0 +1,92 @@
+"""Recording a runner's calls and breaker state changes, and telling its observers.
+
+Mixed into ``IntegrationRunner`` (through ``RunnerControls``): every call becomes a
+history record, every change of a breaker's state an event and a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from toolkit._engine import breaker as _breaker
+from toolkit._engine.history import CallHistory, CallRecord, EventLog, Outcome, State
+from toolkit._engine.slot import Slot
+
+logger = logging.getLogger("toolkit")
+
+Observer = Callable[[CallRecord], None]
+_now = time.time
+
+
+class RunnerRecorder:
+    """History, events and observers of a runner."""
+
+    history: CallHistory
+    events: EventLog
+    _observers: list[Observer]
+    _failed_observers: set[int]
+
+    def _record(
+        self, slot: Slot, run_id: int, started_at: float, duration: float, outcome: Outcome,
+        error: str | None, before: State, after: State, fault: str | None, slow: bool = False,
+    ) -> None:  # fmt: skip
+        self.history.append(
+            run_id, slot.name, started_at, duration, outcome, error, before, after, fault, slow
+        )
+        slot.last_outcome, slot.last_duration_s, slot.last_error = outcome, duration, error
+        if self._observers:
+            record = CallRecord(
+                run_id, slot.name, datetime.fromtimestamp(started_at, UTC), duration, outcome,
+                error, before, after, fault, slow,
+            )  # fmt: skip
+            for observer in list(self._observers):
+                try:
+                    observer(record)
+                except Exception:
+                    self._observer_failed(observer)
+
+    def _observe(self, slot: Slot, state: State, by_hand: bool = False) -> None:
+        """Note the breaker's state; a change becomes an event and a log line.
+
+        A breaker opening by itself logs one WARNING and closing logs INFO; changes
+        made by hand (trip, reset, isolate) log at INFO.
+        """
+        old = slot.known_state
+        if state == old:
+            return
+        slot.known_state = state
+        self.events.append(_now(), slot.name, old, state)
+        if by_hand:
+            logger.info("circuit breaker %r set by hand: %s -> %s", slot.name, old, state)
+        elif state == "open":
+            logger.warning(
+                "circuit breaker %r opened (%s -> open): calls skipped for %gs",
+                slot.name, old, slot.policy.reset_timeout,
+            )  # fmt: skip
+        elif state == "closed":
+            logger.info("circuit breaker %r closed (%s -> closed)", slot.name, old)
+        else:
+            logger.debug("circuit breaker %r %s -> %s", slot.name, old, state)
+
+    def _state_of(self, slot: Slot) -> State:
+        return "isolated" if slot.isolated else _breaker.storage_state(slot.breaker)
+
+    def _observer_failed(self, observer: Observer) -> None:
+        """Log an observer's exception: its first with the traceback, later ones briefly."""
+        key = id(observer)
+        if key in self._failed_observers:
+            logger.debug("observer %r raised again; ignored", observer, exc_info=True)
+            return
+        self._failed_observers.add(key)
+        logger.exception("observer %r raised; ignored (further errors logged at DEBUG)", observer)
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call ``observer(record)`` after every call; what it raises is logged, not raised."""
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop calling ``observer``."""
+        self._observers.remove(observer)

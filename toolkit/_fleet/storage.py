@@ -1,0 +1,175 @@
+"""RedisStorage: every worker's breakers shared through one Redis, and its calls streamed there.
+
+``IntegrationRunner(registry, storage=RedisStorage("redis://host:6379/0", namespace="shop"))``
+gives each integration's breaker a ``pybreaker.CircuitRedisStorage`` (see
+``RedisBreakerStorage``) under ``<namespace>:<integration>``: a plain pybreaker
+worker with ``CircuitRedisStorage(..., namespace="shop:payments")`` shares the
+``payments`` breaker with ours. A runner using this storage also appends each of its
+calls, tagged with ``worker``, to the namespace's capped call stream, which
+``toolkit.Fleet`` reads.
+
+When Redis is unreachable (fallback chosen deliberately): runs go on, each breaker
+keeps its state in this process's memory, starting from the state it last shared
+(an open breaker stays open, failures keep counting, nothing falls back to
+"closed"); ``available`` is False, so frames and dashboards show the storage as
+down; one warning is logged, not one per call. A run then takes at most its
+integrations' own timeouts plus one Redis timeout (``socket_timeout`` for the
+connect and again for the reply: 0.5 s by default), paid by the command that finds
+Redis gone: after that no command waits for Redis, and a background thread PINGs it
+(0.5 s, doubling to 5 s) until it answers. Then the shared state wins again; a
+breaker Redis lost (restarted empty) is written back from this process's state.
+Call records wait in memory meanwhile and are streamed once Redis is back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import socket
+from typing import TYPE_CHECKING
+
+import redis
+
+from toolkit._engine.errors import ConfigError
+from toolkit._engine.history import CallRecord
+from toolkit._engine.policy import Policy
+from toolkit._fleet.breaker import RAISE_OPENED_AT, RedisBreakerStorage
+from toolkit._fleet.client import SOCKET_TIMEOUT, DirectConnection, Health, connect
+from toolkit._fleet.keys import BreakerKeys, check_namespace, stream_key
+from toolkit._fleet.stream import STREAM_MAXLEN, StreamWriter, encode
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from toolkit._engine.runner import IntegrationRunner
+
+DEFAULT_NAMESPACE = "toolkit"
+
+
+def default_worker() -> str:
+    """``host:pid``: how this process is named in the call stream."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class RedisStorage:
+    """Breaker state shared by every worker through Redis, in pybreaker's key layout."""
+
+    kind = "redis"
+
+    def __init__(
+        self,
+        url_or_client: str | redis.Redis,
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        worker: str | None = None,
+        record_calls: bool = True,
+        stream_maxlen: int = STREAM_MAXLEN,
+        socket_timeout: float = SOCKET_TIMEOUT,
+    ) -> None:
+        self.namespace = check_namespace(namespace)
+        if worker is not None and (not isinstance(worker, str) or not worker):
+            raise ConfigError(f"worker must be a non-empty string, got {worker!r}")
+        if (
+            isinstance(stream_maxlen, bool)
+            or not isinstance(stream_maxlen, int)
+            or stream_maxlen < 1
+        ):
+            raise ConfigError(f"stream_maxlen must be a whole number >= 1, got {stream_maxlen!r}")
+        self.client, self.url = connect(url_or_client, socket_timeout=socket_timeout)
+        self.health = Health(self.client, self.url)
+        self.worker = worker or default_worker()
+        self._raise_opened_at = self.client.register_script(RAISE_OPENED_AT)
+        self._direct = DirectConnection(self.client)
+        self._writer = StreamWriter(
+            self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen
+        )  # policies are published through it even when calls are not recorded
+        self.stream: StreamWriter | None = self._writer if record_calls else None
+        self._seq = itertools.count(1)
+        self.source = secrets.token_hex(4)
+        """Random per storage: with ``seq``, tells its records from another's of one worker name."""
+        self._observers: dict[int, Callable[[CallRecord], None]] = {}
+
+    def state_storage(self, name: str) -> RedisBreakerStorage:
+        """pybreaker storage for integration ``name`` under ``<namespace>:<name>``."""
+        keys = BreakerKeys(self.namespace, name)
+        return RedisBreakerStorage(
+            self.client, keys, self.health, self._raise_opened_at, self._direct
+        )
+
+    @property
+    def available(self) -> bool:
+        """False while Redis is unreachable (breakers then keep their state locally)."""
+        return self.health.ok
+
+    # ------------------------------------------------- runner hooks (optional)
+    def attach(self, runner: IntegrationRunner) -> None:
+        """Publish ``runner``'s policies and stream its calls (called by the runner).
+
+        Policies are published again after each outage (Redis may have restarted empty).
+        """
+        if id(runner) in self._observers:
+            return
+        writer, stream, health = self._writer, self.stream, self.health
+        worker, seq, source = self.worker, self._seq, self.source
+        published: dict[str, Policy] = {}
+        outages = health.outages
+
+        def publish(name: str) -> None:
+            policy = runner.policy(name)
+            published[name] = policy
+            writer.publish(
+                BreakerKeys(self.namespace, name).policy,
+                {
+                    "fail_max": policy.fail_max,
+                    "reset_timeout": policy.reset_timeout,
+                    "timeout": policy.timeout,
+                    "worker": worker,
+                },
+            )
+
+        def observe(record: CallRecord) -> None:
+            nonlocal outages
+            if health.outages != outages:
+                outages = health.outages
+                for name in runner.names:
+                    publish(name)
+            elif published.get(record.name) is not runner.policy(record.name):
+                publish(record.name)
+            if stream is not None:
+                stream.append(encode(record, worker, next(seq), source))
+
+        for name in runner.names:
+            publish(name)
+        self._observers[id(runner)] = observe
+        runner.add_observer(observe)
+        writer.flush(timeout=1.0)  # the fleet sees the policies as soon as the runner exists
+
+    def detach(self, runner: IntegrationRunner) -> None:
+        """Stop streaming ``runner``'s calls and send what is queued (called on close)."""
+        observe = self._observers.pop(id(runner), None)
+        if observe is not None:
+            runner.remove_observer(observe)
+        self._writer.flush(timeout=2.0)
+
+    # -------------------------------------------------------------- lifecycle
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued call record is in Redis (False if ``timeout`` passed)."""
+        return self._writer.flush(timeout)
+
+    def close(self) -> None:
+        """Send queued call records, stop the background threads, close the connections."""
+        self._writer.close()
+        self.health.close()
+        self._direct.close()
+        self.client.close()
+
+    def __enter__(self) -> RedisStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "available" if self.available else "unreachable: local state"
+        return f"RedisStorage({self.url!r}, namespace={self.namespace!r}) <{state}>"
