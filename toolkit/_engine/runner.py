@@ -47,7 +47,31 @@ _now = time.time
 
 
 class IntegrationRunner(RunnerControls):
-    """Runs a registry's configured integrations, each behind its own circuit breaker."""
+    """Runs a registry's configured integrations, each behind its own circuit breaker.
+
+    The configured integrations are built once, here; each gets a pybreaker breaker
+    (``breaker(name)``) and the policy given for it, else the defaults below.
+
+    Args:
+        registry: the integrations; only those whose ``is_configured()`` is true run.
+        settings: passed to each registered class as ``cls(settings)``.
+        timeout: seconds one ``fetch`` may take; past it the call is a ``timeout``.
+        fail_max: consecutive failures that open a breaker.
+        reset_timeout: seconds an open breaker waits before its one trial call.
+        slow_after: seconds after which a successful call is flagged ``slow``
+            (None: never).
+        policies: per integration name, overrides of the four settings above, e.g.
+            ``{"payments": {"timeout": 2.0}}``.
+        history_size: calls and breaker events kept (the oldest are dropped).
+        grace: seconds past the timeout given to a call that ignores cancellation,
+            before it is abandoned and counted as a timeout.
+        storage: where breaker state lives; ``MemoryStorage()`` by default,
+            ``RedisStorage`` to share it across a fleet.
+
+    Raises:
+        ConfigError: a setting or policy value that cannot be used, saying which.
+        UnknownIntegrationError: a policy given for a name no integration has.
+    """
 
     def __init__(
         self,
