@@ -30,3 +30,62 @@ def test_contract_names_from_the_design() -> None:
         "frames", "Dashboard",
     ):  # fmt: skip
         assert name in toolkit.__all__
+
+
+PUBLIC_MODULES = {
+    "toolkit.frames": ["breakers", "calls", "events", "latency", "results", "style"],
+    "toolkit.plots": ["latency", "timeline"],
+    "toolkit.integrations": ["HttpCheck", "TcpCheck", "integration", "SharedClient"],
+    "toolkit.demo": ["DemoIntegration", "demo_integrations", "demo_registry"],
+    "toolkit.fleet_demo": ["FleetWorkers", "LocalRedis"],
+}
+
+
+def test_public_modules_keep_their_import_paths() -> None:
+    import importlib
+
+    for module_name, names in PUBLIC_MODULES.items():
+        module = importlib.import_module(module_name)
+        assert set(names) <= set(module.__all__), module_name
+        for name in module.__all__:
+            assert getattr(module, name) is not None, f"{module_name}.{name}"
+
+
+def test_top_level_names_are_the_objects_of_the_public_modules() -> None:
+    from toolkit import frames, integrations
+
+    assert toolkit.frames is frames
+    assert toolkit.integrations is integrations
+    assert toolkit.HttpCheck is integrations.HttpCheck
+    assert toolkit.integration is integrations.integration
+
+
+def test_import_toolkit_stays_light_in_a_fresh_interpreter() -> None:
+    import json
+    import subprocess
+    import sys
+
+    heavy = ["pandas", "ipywidgets", "matplotlib", "httpx", "jinja2"]
+    script = (
+        "import json, sys, toolkit\n"
+        "runner = toolkit.IntegrationRunner(toolkit.IntegrationRegistry())\n"
+        "runner.run_all_sync()\n"
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(done.stdout) == []
+
+
+def test_command_line_entry_points_keep_their_names() -> None:
+    import subprocess
+    import sys
+
+    for command in ("demo", "check"):
+        done = subprocess.run(
+            [sys.executable, "-m", "toolkit", command, "--help"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"python -m toolkit {command}" in done.stdout
