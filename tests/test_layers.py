@@ -73,8 +73,8 @@ def test_the_tree_keeps_every_contract() -> None:
         ),
         (
             "toolkit._fleet.rows",
-            "from toolkit._fleet import fleet",
-            "Fleet above its widget, the widget above its frames, those above the Redis parts",
+            "from toolkit._fleet import control",
+            "Fleet above its widget and frames, those above its Redis parts",
         ),
         (
             "toolkit._engine.errors",

@@ -44,7 +44,7 @@ from toolkit._engine.storage import BreakerStorage, MemoryStorage
 if TYPE_CHECKING:
     from toolkit import frames, integrations, plots
     from toolkit._checks.config import load_config
-    from toolkit._fleet.fleet import Fleet
+    from toolkit._fleet.control import Fleet
     from toolkit._fleet.storage import RedisStorage
     from toolkit._view.dashboard import Dashboard
     from toolkit.integrations import HttpCheck, TcpCheck, integration
@@ -98,7 +98,7 @@ __all__ = [
 # name -> (module, attribute or None for the module itself)
 _LAZY: dict[str, tuple[str, str | None]] = {
     "Dashboard": ("toolkit._view.dashboard", "Dashboard"),
-    "Fleet": ("toolkit._fleet.fleet", "Fleet"),
+    "Fleet": ("toolkit._fleet.control", "Fleet"),
     "HttpCheck": ("toolkit._checks.http", "HttpCheck"),
     "RedisStorage": ("toolkit._fleet.storage", "RedisStorage"),
     "TcpCheck": ("toolkit._checks.tcp", "TcpCheck"),

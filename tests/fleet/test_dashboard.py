@@ -177,7 +177,7 @@ def test_timed_refreshes_find_our_breakers_without_scanning_every_tick(
             dash._safe_refresh()  # what the timer does
         assert "scan" not in commands_during(client, before)
         assert list(dash.rows) == ["mail", "maps", "pay"]  # the plain one waits for a SCAN
-        monkeypatch.setattr("toolkit._fleet.fleet.SCAN_EVERY", 0.0)
+        monkeypatch.setattr("toolkit._fleet.control.SCAN_EVERY", 0.0)
         dash._safe_refresh()
         assert "scan" in commands_during(client, before)
         assert list(dash.rows) == ["legacy", "mail", "maps", "pay"]

@@ -5,6 +5,6 @@
 - ``breaker``: pybreaker storage on Redis; ``storage``: ``RedisStorage``, the runner's
   storage for a fleet; ``stream``: the capped call stream every worker appends to.
 - ``status``: ``FleetBreaker`` and the ``FleetSource`` a fleet view reads.
-- ``fleet``: ``Fleet``, reads and controls over Redis; ``frames``: its DataFrames;
+- ``control``: ``Fleet``, reads and controls over Redis; ``frames``: its DataFrames;
   ``rows`` and ``dashboard``: its live widget, built from the view's dashboard parts.
 """
