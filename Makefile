@@ -14,7 +14,7 @@ TYPED_PATHS := $(wildcard toolkit tests benchmarks docs/hooks.py)
 # Jupyter refuses to start as root (containers, CI machines) unless told.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 # pip quietly into a log; on failure the log's tail says why.
-PIP = $(BIN)/python -m pip install --disable-pip-version-check
+PIP = $(BIN)/python -m pip install --disable-pip-version-check --no-compile
 QUIET_PIP = { $(PIP) $(1) >$(PIP_LOG) 2>&1 || { tail -n 40 $(PIP_LOG) >&2; \
 	echo "pip failed; the whole log is in $(PIP_LOG)" >&2; exit 1; }; }
 
