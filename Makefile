@@ -13,7 +13,8 @@ BOOTSTRAP_PYTHON := $(shell python3.11 -c '' >/dev/null 2>&1 && echo python3.11 
 TYPED_PATHS := $(wildcard toolkit tests benchmarks docs/hooks.py)
 # Jupyter refuses to start as root (containers, CI machines) unless told.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
-# pip quietly into a log; on failure the log's tail says why.
+# pip quietly into a log; on failure the log's tail says why. --no-compile: modules are
+# compiled when first imported, not all up front (about 8 s of a first install).
 PIP = $(BIN)/python -m pip install --disable-pip-version-check --no-compile
 QUIET_PIP = { $(PIP) $(1) >$(PIP_LOG) 2>&1 || { tail -n 40 $(PIP_LOG) >&2; \
 	echo "pip failed; the whole log is in $(PIP_LOG)" >&2; exit 1; }; }
