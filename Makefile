@@ -13,6 +13,7 @@ BOOTSTRAP_PYTHON := $(shell python3.11 -c '' >/dev/null 2>&1 && echo python3.11 
 TYPED_PATHS := $(wildcard toolkit tests benchmarks docs/hooks.py)
 # Jupyter refuses to start as root (containers, CI machines) unless told.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+comma := ,
 # pip quietly into a log; on failure the log's tail says why. --no-compile: modules are
 # compiled when first imported, not all up front (about 8 s of a first install).
 PIP = $(BIN)/python -m pip install --disable-pip-version-check --no-compile
@@ -67,5 +68,5 @@ $(DEV): $(RUNTIME)
 
 $(VENV)/.installed-lab: $(DEV)
 	@echo "Installing JupyterLab into $(VENV) (log: $(PIP_LOG))"
-	@$(call QUIET_PIP,-e '.[dev,lab]')
+	@$(call QUIET_PIP,-e '.[dev$(comma)lab]')
 	@touch $@

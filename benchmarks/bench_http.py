@@ -19,7 +19,7 @@ concurrent requests; in its own process, the server's work does not compete with
 the runner's event loop either. The first (cold) run opens every connection; the
 warm runs reuse the keep-alive ones the client kept. For scale, the same requests
 are also timed once through a plain ``httpx.AsyncClient``, whose single connection
-pool slows down with the square of the requests in flight (``_transport.py``).
+pool slows down with the square of the requests in flight (``toolkit/_checks/transport.py``).
 
 Run: ``.venv/bin/python benchmarks/bench_http.py``
 """

@@ -50,3 +50,16 @@ def test_the_mkdocs_configuration_runs_the_hook_in_strict_mode() -> None:
     config = (ROOT / "mkdocs.yml").read_text()
     assert "strict: true" in config
     assert "- docs/hooks.py" in config
+
+
+def test_a_constant_needs_a_docstring_in_the_source(hooks: ModuleType, tmp_path: Path) -> None:
+    import griffe
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""A package."""\n\nLIMIT = 3\n"""How many."""\n\nBARE = (1, 2)\n'
+    )
+    source = griffe.load("pkg", search_paths=[str(tmp_path)])
+    assert hooks._source_doc(source, "pkg.LIMIT") is True
+    assert hooks._source_doc(source, "pkg.BARE") is False

@@ -1,7 +1,5 @@
 """Simulated integrations for demos, notebooks and benchmarks, seeded so every run tells
 the same story: ``DemoIntegration``, ``demo_integrations``, ``demo_registry``.
-
-Built in ``toolkit._demo.services``; this module is the public path.
 """
 
 from __future__ import annotations
@@ -14,3 +12,6 @@ from toolkit._demo.services import (
 )
 
 __all__ = ["DEMO_SERVICES", "DemoIntegration", "demo_integrations", "demo_registry"]
+
+for _name in ("DemoIntegration", "demo_integrations", "demo_registry"):
+    globals()[_name].__module__ = __name__  # shown, and pickled, under the public path

@@ -28,3 +28,6 @@ from __future__ import annotations
 from toolkit._view.frames import breakers, calls, events, latency, results, style
 
 __all__ = ["breakers", "calls", "events", "latency", "results", "style"]
+
+for _name in __all__:  # shown, and pickled, under the public path
+    globals()[_name].__module__ = __name__

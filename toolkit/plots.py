@@ -10,3 +10,6 @@ from __future__ import annotations
 from toolkit._view.plots import latency, timeline
 
 __all__ = ["latency", "timeline"]
+
+for _name in __all__:  # shown, and pickled, under the public path
+    globals()[_name].__module__ = __name__

@@ -91,3 +91,26 @@ def test_local_redis_starts_answers_and_stops(redis_server_binary: str) -> None:
         assert local.process is not None
         pid = local.process.pid
     assert wait_gone([pid]) == [] and "stopped" in repr(local)
+
+
+def test_workers_import_the_toolkit_of_the_process_that_starts_them(tmp_path: Path) -> None:
+    # A copy of the package, imported by path: the workers' environment must lead them to
+    # this copy, not to whatever toolkit is installed.
+    import shutil
+
+    shutil.copytree(ROOT / "toolkit", tmp_path / "toolkit")
+    script = (
+        "import subprocess, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from toolkit._demo.fleet import worker_env\n"
+        "child = 'import toolkit; print(toolkit.__file__)'\n"
+        "out = subprocess.run([sys.executable, '-c', child], env=worker_env(), cwd='/',\n"
+        "                     capture_output=True, text=True, check=True)\n"
+        "print(out.stdout.strip())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()) == tmp_path / "toolkit" / "__init__.py"

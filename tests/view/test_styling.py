@@ -30,7 +30,7 @@ def runner() -> Iterator[IntegrationRunner]:
 
 def test_style_is_reachable_from_frames() -> None:
     assert "style" in frames.__all__
-    assert frames.style.__module__ == "toolkit._view.styling"
+    assert frames.style.__module__ == "toolkit.frames"
 
 
 @pytest.mark.parametrize("frame", ["breakers", "calls", "latency", "events"])

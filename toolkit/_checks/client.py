@@ -37,9 +37,8 @@ class SharedClient:
     """One ``httpx.AsyncClient`` per runner, event loop and TLS setting, for every check
     holding this.
 
-    The runner is the one whose call is running (``toolkit._engine.context.current_runner``):
-    closing one runner closes its own clients and never a request of another runner
-    whose checks share this holder.
+    The runner is the one whose call is running: closing one runner closes its own
+    clients and never a request of another runner whose checks share this holder.
     """
 
     def __init__(self, **client_options: Any) -> None:

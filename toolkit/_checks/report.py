@@ -1,6 +1,6 @@
 """What ``python -m toolkit check`` prints: tables for people, JSON for machines.
 
-Everything shown passes through the masking of ``_redact`` once more, with the
+Everything shown passes through the masking of ``toolkit._engine.redact`` once more, with the
 secrets every check declares: a report is the last place a credential could leak.
 """
 

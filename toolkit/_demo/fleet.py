@@ -1,12 +1,4 @@
-"""A fleet on one machine for notebooks and demos: a throwaway Redis and worker processes.
-
-``LocalRedis()`` starts ``redis-server`` on 127.0.0.1 on a free port with no
-persistence; ``FleetWorkers(url, namespace, count=2)`` starts worker processes
-(``toolkit._demo.worker``) that run demo integrations against it. Both stop their
-processes on ``stop()``, when the Python process that started them exits (also after
-an error), and on Linux when it dies without exiting (the children are asked to
-end with it).
-"""
+"""The fleet on one machine behind ``toolkit.fleet_demo`` (documented there)."""
 
 from __future__ import annotations
 
@@ -135,6 +127,18 @@ class LocalRedis:
         return f"<LocalRedis {self.url if running else 'stopped'}>"
 
 
+def worker_env() -> dict[str, str]:
+    """This environment, with the directory holding this ``toolkit`` first on PYTHONPATH.
+
+    So the workers import the same toolkit as the process that starts them, installed
+    or not.
+    """
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return env
+
+
 class FleetWorkers:
     """Worker processes running demo integrations with breakers shared under ``namespace``."""
 
@@ -167,9 +171,7 @@ class FleetWorkers:
 
     def start(self) -> FleetWorkers:
         """Start the workers, named ``worker-1``, ``worker-2``, ..."""
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env = worker_env()
         for i in range(1, self.count + 1):
             log = tempfile.TemporaryFile("w+", prefix=f"toolkit-worker-{i}-")  # noqa: SIM115  (closed in stop)
             self._logs.append(log)

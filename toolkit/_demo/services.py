@@ -18,6 +18,7 @@ DEMO_SERVICES: tuple[tuple[str, str, float], ...] = (
     ("crm", "CRM sync", 80.0),
     ("mail", "Mail relay", 30.0),
 )
+"""The simulated services: (name, display name, mean latency in ms)."""
 
 
 class DemoIntegration:

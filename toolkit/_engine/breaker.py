@@ -87,7 +87,7 @@ class SafeBreaker(pybreaker.CircuitBreaker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         storage = self._state_storage
-        # Looked up once: the hooks a shared storage offers (see toolkit/_storage.py).
+        # Looked up once: the hooks a shared storage offers (see toolkit/_engine/storage.py).
         self._shared_isolation = hasattr(type(storage), "isolated")
         self._isolated = False
         begin = getattr(storage, "batch", None)

@@ -70,7 +70,8 @@ class IntegrationRunner(RunnerControls):
 
     Raises:
         ConfigError: a setting or policy value that cannot be used, saying which.
-        UnknownIntegrationError: a policy given for a name no integration has.
+        UnknownIntegrationError: a policy given for a name no integration has (only
+            a warning when some registered class gets its name in ``__init__``).
     """
 
     def __init__(

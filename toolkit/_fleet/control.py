@@ -204,7 +204,12 @@ class Fleet:
         return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in raw]
 
     def breakers(self) -> pd.DataFrame:
-        """One row per breaker, most severe state first (see ``frames.breakers``)."""
+        """One row per breaker in Redis, most severe state first.
+
+        Columns: name, state, failures, fail_max, opened_at, trial_in_s,
+        reset_timeout_s, timeout_s, worker (``fail_max``, ``timeout_s`` and ``worker``
+        come from the policy a toolkit worker published; missing for plain pybreaker).
+        """
         from toolkit._fleet import frames
 
         return frames.breakers(self.statuses())
