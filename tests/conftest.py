@@ -6,11 +6,13 @@
 - ``http_server``: a threaded stdlib HTTP server with the routes HTTP checks need
   (``loopback_http.HttpServer`` lists them).
 - ``chromium_path`` / ``chromium_args``: Debian's Chromium for Playwright.
+- ``prometheus_binary``: Debian's Prometheus server, for a real scrape.
 
 A test whose server binary is missing is skipped with the ``apt-get`` command that
-installs it. ``.ci/run`` sets ``TOOLKIT_REQUIRE_REDIS=1`` and
-``TOOLKIT_REQUIRE_BROWSER=1``, which turn those skips into failures. Tests using the
-Redis or Chromium fixtures get the ``redis`` or ``browser`` marker automatically, so
+installs it. ``.ci/run`` sets ``TOOLKIT_REQUIRE_REDIS=1``, ``TOOLKIT_REQUIRE_BROWSER=1``
+and ``TOOLKIT_REQUIRE_PROMETHEUS=1``, which turn those skips into failures. Tests using
+the Redis, Chromium or Prometheus fixtures get the ``redis``, ``browser`` or ``prometheus``
+marker automatically, so
 ``pytest -m "not redis"`` works without marking each test by hand.
 """
 
@@ -54,6 +56,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.redis)
         if "chromium_path" in names:
             item.add_marker(pytest.mark.browser)
+        if "prometheus_binary" in names:
+            item.add_marker(pytest.mark.prometheus)
 
 
 # --------------------------------------------------------------------------- redis
@@ -117,6 +121,20 @@ def redis_server(make_redis_server: MakeRedisServer) -> RedisServer:
     One per test (it starts in about 20 ms), so a test may stop or kill it freely.
     """
     return make_redis_server()
+
+
+# --------------------------------------------------------------------------- prometheus
+
+PROMETHEUS_MISSING = "prometheus not installed: apt-get install prometheus"
+
+
+@pytest.fixture
+def prometheus_binary() -> str:
+    """Debian's Prometheus server; skips (or fails under TOOLKIT_REQUIRE_PROMETHEUS=1)."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        skip_unless_required("TOOLKIT_REQUIRE_PROMETHEUS", PROMETHEUS_MISSING)
+    return binary
 
 
 # --------------------------------------------------------------------------- http

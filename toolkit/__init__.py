@@ -27,6 +27,7 @@ from toolkit._engine.errors import (
     IntegrationTimeoutError,
     InvalidJsonError,
     JsonKeyError,
+    MissingExtraError,
     NotAnIntegrationError,
     StorageError,
     ToolkitError,
@@ -42,7 +43,7 @@ from toolkit._engine.status import BreakerStatus
 from toolkit._engine.storage import BreakerStorage, MemoryStorage
 
 if TYPE_CHECKING:
-    from toolkit import frames, integrations, plots
+    from toolkit import frames, health, integrations, metrics, plots
     from toolkit._checks.config import load_config
     from toolkit._fleet.control import Fleet
     from toolkit._fleet.storage import RedisStorage
@@ -81,6 +82,7 @@ __all__ = [
     "InvalidJsonError",
     "JsonKeyError",
     "MemoryStorage",
+    "MissingExtraError",
     "NotAnIntegrationError",
     "Policy",
     "RedisStorage",
@@ -89,9 +91,11 @@ __all__ = [
     "ToolkitError",
     "UnknownIntegrationError",
     "frames",
+    "health",
     "integration",
     "integrations",
     "load_config",
+    "metrics",
     "plots",
 ]
 
@@ -103,9 +107,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "RedisStorage": ("toolkit._fleet.storage", "RedisStorage"),
     "TcpCheck": ("toolkit._checks.tcp", "TcpCheck"),
     "frames": ("toolkit.frames", None),
+    "health": ("toolkit.health", None),
     "integration": ("toolkit._checks.function", "integration"),
     "integrations": ("toolkit.integrations", None),
     "load_config": ("toolkit._checks.config", "load_config"),
+    "metrics": ("toolkit.metrics", None),
     "plots": ("toolkit.plots", None),
 }
 

@@ -1,5 +1,6 @@
 """Command line: ``python -m toolkit demo`` tells the failure-isolation story;
-``python -m toolkit check FILE`` runs the checks of a config file once (or ``--watch``)."""
+``python -m toolkit check FILE`` runs the checks of a config file once (or ``--watch``);
+``python -m toolkit serve FILE`` runs them on a schedule and serves metrics and health."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a subcommand and return its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    usage = "usage: python -m toolkit {demo,check} [options]   (python -m toolkit CMD --help)"
+    usage = "usage: python -m toolkit {demo,check,serve} [options]   (python -m toolkit CMD --help)"
     if not args or args[0] in ("-h", "--help"):
         print(usage)
         return 0 if args else 2
@@ -22,6 +23,15 @@ def main(argv: list[str] | None = None) -> int:
         from toolkit._checks.command import main as check_main
 
         return int(check_main(rest))
+    if command == "serve":
+        from toolkit._engine.errors import MissingExtraError
+
+        try:
+            from toolkit._ops.serve import main as serve_main
+        except MissingExtraError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return int(serve_main(rest))
     print(f"unknown command {command!r}\n{usage}", file=sys.stderr)
     return 2
 

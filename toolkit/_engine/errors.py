@@ -11,6 +11,7 @@
     ├── IntegrationTimeoutError (also TimeoutError)  ``fetch`` ran past its timeout
     ├── ConfigFileError (a ConfigError)      a config file with problems, all listed
     ├── StorageError                         the shared breaker store (Redis) failed a fleet request
+    ├── MissingExtraError (also ImportError) an optional part needs an extra installed
     └── CheckError                           a ready-made check found its target unhealthy
         ├── CheckConnectError                no connection: refused, unreachable, unknown host
         ├── CheckTlsError                    the TLS handshake or certificate failed
@@ -142,3 +143,17 @@ class StorageError(ToolkitError):
 
     Runs never raise it: while Redis is unreachable they keep breaker state locally.
     """
+
+
+class MissingExtraError(ToolkitError, ImportError):
+    """An optional part of the toolkit needs packages of an extra that is not installed.
+
+    The message names the part, the missing module and the ``pip install`` command.
+    """
+
+    def __init__(self, feature: str, module: str, extra: str) -> None:
+        self.feature, self.module, self.extra = feature, module, extra
+        super().__init__(
+            f"{feature} needs {module}, which is not installed; install the {extra!r} extra: "
+            f"pip install 'integration-health-toolkit[{extra}]'"
+        )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from toolkit._engine import breaker as _breaker
 from toolkit._engine.history import CallHistory, CallRecord, EventLog, Outcome, State
 from toolkit._engine.slot import Slot
+from toolkit._engine.tally import CallSink
 
 logger = logging.getLogger("toolkit")
 
@@ -28,6 +29,7 @@ class RunnerRecorder:
     events: EventLog
     _observers: list[Observer]
     _failed_observers: set[int]
+    _sinks: list[CallSink]
 
     def _record(
         self, slot: Slot, run_id: int, started_at: float, duration: float, outcome: Outcome,
@@ -37,6 +39,11 @@ class RunnerRecorder:
             run_id, slot.name, started_at, duration, outcome, error, before, after, fault, slow
         )
         slot.last_outcome, slot.last_duration_s, slot.last_error = outcome, duration, error
+        for sink in self._sinks:
+            try:
+                sink.add(slot.name, outcome, duration)
+            except Exception:
+                self._observer_failed(sink)
         if self._observers:
             record = CallRecord(
                 run_id, slot.name, datetime.fromtimestamp(started_at, UTC), duration, outcome,
@@ -74,7 +81,7 @@ class RunnerRecorder:
     def _state_of(self, slot: Slot) -> State:
         return "isolated" if slot.isolated else _breaker.storage_state(slot.breaker)
 
-    def _observer_failed(self, observer: Observer) -> None:
+    def _observer_failed(self, observer: object) -> None:
         """Log an observer's exception: its first with the traceback, later ones briefly."""
         key = id(observer)
         if key in self._failed_observers:
@@ -90,3 +97,15 @@ class RunnerRecorder:
     def remove_observer(self, observer: Observer) -> None:
         """Stop calling ``observer``."""
         self._observers.remove(observer)
+
+    def add_call_sink(self, sink: CallSink) -> None:
+        """Call ``sink.add(name, outcome, duration_s)`` after every call (a ``CallTally``).
+
+        Cheaper than an observer (no record is built), for exporters that keep totals;
+        what it raises is logged, not raised.
+        """
+        self._sinks.append(sink)
+
+    def remove_call_sink(self, sink: CallSink) -> None:
+        """Stop telling ``sink``."""
+        self._sinks.remove(sink)

@@ -39,6 +39,7 @@ from toolkit._engine.slot import (
 )
 from toolkit._engine.storage import BreakerStorage, MemoryStorage
 from toolkit._engine.sync import SyncBridge
+from toolkit._engine.tally import CallSink
 
 logger = logging.getLogger("toolkit")
 
@@ -115,6 +116,7 @@ class IntegrationRunner(RunnerControls):
         self._runs = itertools.count(1)
         self._observers: list[Observer] = []
         self._failed_observers: set[int] = set()
+        self._sinks: list[CallSink] = []
         self._abandoned: set[asyncio.Task[None]] = set()
         self._bridge = SyncBridge()
         self._control_version = 0

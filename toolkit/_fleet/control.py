@@ -203,6 +203,24 @@ class Fleet:
         raw = self._ask("read the fleet's call stream", read)
         return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in raw]
 
+    def newest_entry_id(self) -> str | None:
+        """The id of the call stream's newest entry (None while it is empty)."""
+        raw = self._ask(
+            "read the fleet's call stream", lambda r: r.xrevrange(self.stream_key, count=1)
+        )
+        return _text(raw[0][0]) if raw else None
+
+    def entries_after(
+        self, entry_id: str, count: int = 100_000
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Call-stream entries after ``entry_id`` ("0" for all), oldest first, at most ``count``."""
+
+        def read(r: redis.Redis) -> list[Any]:
+            return list(r.xrange(self.stream_key, min=f"({entry_id}", count=count) or [])
+
+        raw = self._ask("read the fleet's call stream", read)
+        return [(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in raw]
+
     def breakers(self) -> pd.DataFrame:
         """One row per breaker in Redis, most severe state first.
 

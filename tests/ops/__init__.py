@@ -1,0 +1,1 @@
+"""Tests of toolkit._ops, one file per module."""

@@ -1,0 +1,166 @@
+"""``python -m toolkit serve FILE``: run a config's checks on a schedule and serve them.
+
+Endpoints: ``/metrics`` (Prometheus text), ``/health``, ``/livez``, ``/readyz`` (see
+``health``) and ``/``, an HTML status page. The checks run every ``--interval``
+seconds on the server's own event loop, so reads never race a run. A bad config or
+command line exits 2 before anything binds; SIGTERM or Ctrl-C ends the current
+round, closes the checks' connections and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import math
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from toolkit._checks.config import load_config
+from toolkit._engine.errors import ConfigError
+from toolkit._engine.runner import IntegrationRunner
+from toolkit._ops.extras import missing
+from toolkit._ops.health import HealthRoutes, check_required
+from toolkit._ops.page import page
+
+try:
+    import uvicorn
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Route
+
+    from toolkit._ops.prometheus import Naming, PrometheusCollector
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise missing("python -m toolkit serve", exc) from exc
+
+logger = logging.getLogger("toolkit.serve")
+GRACE_S = 1
+"""Seconds uvicorn gives open connections at shutdown (SIGTERM ends within ~2 s)."""
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m toolkit serve",
+        description="Run a config's checks every interval; serve /metrics, /health, "
+        "/livez, /readyz and a status page.",
+        epilog="exit status: 0 stopped by SIGTERM or Ctrl-C, 2 bad config or usage",
+    )
+    parser.add_argument("config", help="TOML file with [[http]] / [[tcp]] checks")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=9100, help="port to bind (default 9100)")
+    parser.add_argument(
+        "--interval", type=_seconds, default=30.0, help="seconds between rounds (default 30)"
+    )
+    parser.add_argument(
+        "--naming", choices=("toolkit", "resilience4j"), default="toolkit",
+        help="metric names: the toolkit's or resilience4j's (default toolkit)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--required", action="append", default=[], metavar="NAME",
+        help="an integration the service cannot work without (/readyz); repeatable",
+    )  # fmt: skip
+    return parser
+
+
+class Service:
+    """The runner, its exporters and the schedule, as one Starlette app."""
+
+    def __init__(
+        self, runner: IntegrationRunner, *, interval: float, naming: Naming,
+        required: frozenset[str],
+    ) -> None:  # fmt: skip
+        self.runner, self.interval, self.required = runner, interval, required
+        self.collector = PrometheusCollector(runner, naming)
+        self.health = HealthRoutes(self.collector.reader, required, blocking=False)
+        self.rounds = 0
+        routes = [
+            *self.health.routes(),
+            Route("/metrics", self.metrics, methods=["GET"]),
+            Route("/", self.status_page, methods=["GET"]),
+        ]
+        self.app = Starlette(routes=routes, lifespan=self._lifespan)
+
+    async def metrics(self, request: Request) -> Response:
+        """``/metrics``: one scrape of the collector."""
+        return Response(self.collector.render(), media_type=CONTENT_TYPE_LATEST)
+
+    async def status_page(self, request: Request) -> Response:
+        """``/``: the HTML status page."""
+        snap = await self.health.read()
+        return HTMLResponse(page(snap, refresh_s=min(self.interval, 30.0), required=self.required))
+
+    async def _schedule(self) -> None:
+        """Run every check once per interval, counted from the start of each round."""
+        while True:
+            started = time.monotonic()
+            await self.runner.run_all()
+            self.rounds += 1
+            await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._schedule(), name="toolkit-serve: rounds")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await self.runner.aclose()
+            self.collector.close()
+
+
+def main(argv: list[str], err: TextIO | None = None) -> int:
+    """Run the command and return its exit status."""
+    err = err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error or the help
+        return exc.code if isinstance(exc.code, int) else 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+        runner = config.make_runner()
+        required = check_required(runner, args.required)
+    except (ConfigError, KeyError) as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    service = Service(runner, interval=args.interval, naming=args.naming, required=required)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            service.app,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=GRACE_S,
+        )
+    )
+    print(
+        f"serving {len(runner.names)} checks on http://{args.host}:{args.port}/ "
+        f"every {args.interval:g}s (/metrics /health /livez /readyz)",
+        file=err, flush=True,
+    )  # fmt: skip
+    server.run()
+    return 0 if server.started else 1
