@@ -27,6 +27,8 @@ PUBLIC_MODULES = (
     "toolkit.integrations",
     "toolkit.demo",
     "toolkit.fleet_demo",
+    "toolkit.metrics",
+    "toolkit.health",
 )
 
 

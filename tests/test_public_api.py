@@ -33,6 +33,8 @@ def test_contract_names_from_the_design() -> None:
 
 
 PUBLIC_MODULES = {
+    "toolkit.metrics": ["PrometheusCollector", "instrument"],
+    "toolkit.health": ["app"],
     "toolkit.frames": ["breakers", "calls", "events", "latency", "results", "style"],
     "toolkit.plots": ["latency", "timeline"],
     "toolkit.integrations": ["HttpCheck", "TcpCheck", "integration", "SharedClient"],
@@ -66,6 +68,7 @@ def test_import_toolkit_stays_light_in_a_fresh_interpreter() -> None:
     import sys
 
     heavy = ["pandas", "ipywidgets", "matplotlib", "httpx", "jinja2"]
+    heavy += ["prometheus_client", "starlette", "uvicorn"]  # the ops extra
     script = (
         "import json, sys, toolkit\n"
         "runner = toolkit.IntegrationRunner(toolkit.IntegrationRegistry())\n"
@@ -89,3 +92,40 @@ def test_command_line_entry_points_keep_their_names() -> None:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert f"python -m toolkit {command}" in done.stdout
+
+
+def test_ops_modules_without_their_extra_name_it() -> None:
+    import subprocess
+    import sys
+
+    # Packages of the ops extra made unimportable, as on an install without the extra.
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('prometheus_client', 'starlette', 'uvicorn'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import toolkit\n"
+        "for module in ('toolkit.metrics', 'toolkit.health'):\n"
+        "    try:\n"
+        "        __import__(module)\n"
+        "    except toolkit.MissingExtraError as exc:\n"
+        "        print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2, done.stdout + done.stderr
+    assert lines[0].startswith("toolkit.metrics needs prometheus_client")
+    assert lines[1].startswith("toolkit.health needs starlette")
+    for line in lines:
+        assert "pip install 'integration-health-toolkit[ops]'" in line
+    serve = subprocess.run(
+        [sys.executable, "-c", script.split("import toolkit")[0]
+         + "import sys; from toolkit.__main__ import main; sys.exit(main(['serve', 'x.toml']))"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert serve.returncode == 2
+    assert "integration-health-toolkit[ops]" in serve.stderr

@@ -37,14 +37,44 @@ def test_recent_max_covers_this_window_and_the_last() -> None:
     tally = CallTally((1.0,), max_window_s=60.0)
     tally._clock = lambda: clock[0]
     tally.add("svc", "ok", 2.0)
+    tally.rotate()
     clock[0] = 61.0
     tally.add("svc", "ok", 0.5)
+    tally.rotate()
     ((_, ok),) = tally.totals("svc")
-    assert ok.recent_max(tally.window()) == 2.0  # the previous window still counts
+    assert ok.recent_max == 2.0  # the previous window still counts
     clock[0] = 121.0
-    assert ok.recent_max(tally.window()) == 0.5
+    tally.rotate()
+    assert ok.recent_max == 0.5
     clock[0] = 300.0
-    assert ok.recent_max(tally.window()) == 0.0
+    tally.rotate()
+    assert ok.recent_max == 0.0
+
+
+def test_calls_wait_in_a_queue_until_read_or_until_it_is_long() -> None:
+    tally = CallTally()
+    tally.add("svc", "ok", 0.1)
+    assert len(tally._pending) == 1  # nothing counted on the call path
+    assert tally.count("svc", "ok") == 1 and not tally._pending
+    from toolkit._engine import tally as module
+
+    for _ in range(module.FOLD_AT):
+        tally.add("svc", "ok", 0.1)
+    assert not tally._pending  # folded without a read once the queue was long
+
+
+def test_folding_from_two_threads_loses_nothing() -> None:
+    import threading
+
+    tally = CallTally()
+    for i in range(50_000):
+        tally.add(f"svc{i % 7}", "ok", 0.01)
+    threads = [threading.Thread(target=tally.fold) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(tally.count(f"svc{i}", "ok") for i in range(7)) == 50_000
 
 
 @pytest.mark.parametrize("bounds", [(), (1.0, 0.5), (0.0,), (math.nan,), (1.0, 1.0)])

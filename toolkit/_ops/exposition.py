@@ -84,44 +84,57 @@ def _number(value: float) -> str:
 
 
 class TextRenderer:
-    """Prometheus text format 0.0.4 of families, with each series' label text kept."""
+    """Prometheus text format 0.0.4 of families, with each series' label text kept, and
+    each family's text while its samples stay the same (a breaker's state rarely moves)."""
 
     def __init__(self, les: Sequence[str] = ()) -> None:
         self.les = tuple(les)
         self._prefixes: dict[tuple[str, Series], str] = {}
         self._bucket_prefixes: dict[tuple[str, Series], tuple[str, ...]] = {}
+        self._texts: dict[str, tuple[list[tuple[Series, float]], list[Histogram], str]] = {}
 
     def render(self, families: Iterable[Family]) -> str:
         """The families as ``generate_latest`` would write them."""
         out: list[str] = []
-        append = out.append
-        prefixes, buckets = self._prefixes, self._bucket_prefixes
         seen = 0
         for f in families:
-            shown = f.name + "_total" if f.kind == "counter" else f.name
-            doc = f.doc.replace("\\", r"\\").replace("\n", r"\n")
-            append(f"# HELP {shown} {doc}\n# TYPE {shown} {f.kind}\n")
-            for values, value in f.samples:
-                prefix = prefixes.get((shown, values))
-                if prefix is None:
-                    prefix = prefixes[(shown, values)] = _prefix(shown, f.labels, values)
-                if value.__class__ is int and -1_000_000 < value < 1_000_000:
-                    append(f"{prefix}{value}.0\n")
-                else:
-                    append(f"{prefix}{floatToGoString(value)}\n")
-            for h in f.histograms:
-                key = (f.name, h.values)
-                parts = buckets.get(key)
-                if parts is None:
-                    parts = buckets[key] = self._histogram_prefixes(f, h.values)
-                for prefix, n in zip(parts, h.cumulative, strict=False):
-                    append(f"{prefix}{n}.0\n" if n < 1_000_000 else prefix + _number(n) + "\n")
-                append(parts[-2] + _number(h.count) + "\n")
-                append(parts[-1] + _number(h.sum_s) + "\n")
+            last = self._texts.get(f.name)
+            if last is not None and last[0] == f.samples and last[1] == f.histograms:
+                out.append(last[2])  # unchanged since the last scrape (states, most gauges)
+            else:
+                text = self._family(f)
+                self._texts[f.name] = (f.samples, f.histograms, text)
+                out.append(text)
             seen += len(f.samples) + len(f.histograms)
-        if len(prefixes) + len(buckets) > 4 * seen + 1000:  # series gone for good
-            prefixes.clear()
-            buckets.clear()
+        if len(self._prefixes) + len(self._bucket_prefixes) > 4 * seen + 1000:
+            self._prefixes.clear()  # many series gone for good
+            self._bucket_prefixes.clear()
+        return "".join(out)
+
+    def _family(self, f: Family) -> str:
+        out: list[str] = []
+        append = out.append
+        prefixes, buckets = self._prefixes, self._bucket_prefixes
+        shown = f.name + "_total" if f.kind == "counter" else f.name
+        doc = f.doc.replace("\\", r"\\").replace("\n", r"\n")
+        append(f"# HELP {shown} {doc}\n# TYPE {shown} {f.kind}\n")
+        for values, value in f.samples:
+            prefix = prefixes.get((shown, values))
+            if prefix is None:
+                prefix = prefixes[(shown, values)] = _prefix(shown, f.labels, values)
+            if value.__class__ is int and -1_000_000 < value < 1_000_000:
+                append(f"{prefix}{value}.0\n")
+            else:
+                append(f"{prefix}{floatToGoString(value)}\n")
+        for h in f.histograms:
+            key = (f.name, h.values)
+            parts = buckets.get(key)
+            if parts is None:
+                parts = buckets[key] = self._histogram_prefixes(f, h.values)
+            for prefix, n in zip(parts, h.cumulative, strict=False):
+                append(f"{prefix}{n}.0\n" if n < 1_000_000 else prefix + _number(n) + "\n")
+            append(parts[-2] + _number(h.count) + "\n")
+            append(parts[-1] + _number(h.sum_s) + "\n")
         return "".join(out)
 
     def _histogram_prefixes(self, f: Family, values: Series) -> tuple[str, ...]:

@@ -41,6 +41,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 Status = Literal["pass", "warn", "fail"]
 HEALTH_JSON = "application/health+json"
+"""The media type of the IETF health-check response format."""
 OUTPUT_CHARS = 500
 """An output text longer than this is cut, with a note of how much was left out."""
 

@@ -63,13 +63,14 @@ R4J = "resilience4j_circuitbreaker_"
 
 
 class _R4JKeys(NamedTuple):
-    """The label-value tuples of one breaker's resilience4j series, made once."""
+    """One breaker's resilience4j label tuples and constant rows, made once."""
 
-    states: tuple[tuple[str, str], ...]
+    states: dict[str, list[tuple[tuple[str, str], int]]]
     not_permitted: tuple[str, str]
     failed: tuple[str, str]
-    successful: tuple[str, str]
+    successful_row: tuple[tuple[str, str], int]
     name: tuple[str]
+    unknown_rate_row: tuple[tuple[str], int]
 
 
 class PrometheusCollector(Collector):
@@ -215,8 +216,7 @@ class PrometheusCollector(Collector):
         if snap is None:
             return families
         tally = snap.tally
-        window = tally.window()
-        add_state, add_np = state.samples.append, not_permitted.samples.append
+        add_states, add_np = state.samples.extend, not_permitted.samples.append
         add_calls, add_buffered = calls_total.samples.append, buffered.samples.append
         add_max, add_fr, add_sr = (
             max_buffered.samples.append,
@@ -226,18 +226,16 @@ class PrometheusCollector(Collector):
         counted = tally.count
         for r in snap.readings:
             keys = self._keys(r.name)
-            shown = _R4J_STATE.get(r.state, r.state)
-            for s, key in zip(RESILIENCE4J_STATES, keys.states, strict=True):
-                add_state((key, 1 if shown == s else 0))
+            add_states(keys.states[_R4J_STATE.get(r.state, "closed")])
             refused = counted(r.name, "circuit_open")
             add_np((keys.not_permitted, refused))
             add_calls((keys.not_permitted, refused))
             add_buffered((keys.failed, r.failures))
-            add_buffered((keys.successful, 0))
+            add_buffered(keys.successful_row)
             if r.fail_max is not None:
                 add_max((keys.name, r.fail_max))
-            add_fr((keys.name, -1))
-            add_sr((keys.name, -1))
+            add_fr(keys.unknown_rate_row)
+            add_sr(keys.unknown_rate_row)
         for name in tally.names():
             by = dict(tally.totals(name))
             for kind, outcomes in _R4J_KINDS:
@@ -248,7 +246,7 @@ class PrometheusCollector(Collector):
                     calls.add_histogram(
                         Histogram((name, kind), self._summed(parts), count, total_s)
                     )
-                    calls_max.add((name, kind), max(p.recent_max(window) for p in parts))
+                    calls_max.add((name, kind), max(p.recent_max for p in parts))
         return families
 
     def _keys(self, name: str) -> _R4JKeys:
@@ -256,9 +254,14 @@ class PrometheusCollector(Collector):
         if keys is None:
             if len(self._series) > 100_000:
                 self._series.clear()
+            series = [(name, s) for s in RESILIENCE4J_STATES]
+            states = {
+                shown: [(key, 1 if key[1] == shown else 0) for key in series]
+                for shown in RESILIENCE4J_STATES
+            }
             keys = self._series[name] = _R4JKeys(
-                tuple((name, s) for s in RESILIENCE4J_STATES),
-                (name, "not_permitted"), (name, "failed"), (name, "successful"), (name,),
+                states, (name, "not_permitted"), (name, "failed"),
+                ((name, "successful"), 0), (name,), ((name,), -1),
             )  # fmt: skip
         return keys
 

@@ -101,6 +101,7 @@ class RunnerReader:
             for s in statuses
         ]
         storage = self.runner.storage
+        self.tally.rotate()
         return Snapshot(readings, storage.kind, storage.available, self.tally, time.time())
 
     def close(self) -> None:
@@ -152,6 +153,7 @@ class FleetReader:
                 )
                 for b in breakers
             ]
+        self.tally.rotate()
         return Snapshot(self._readings, "redis", ok, self.tally, time.time())
 
     def _catch_up(self) -> None:

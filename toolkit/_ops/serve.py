@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -162,5 +163,17 @@ def main(argv: list[str], err: TextIO | None = None) -> int:
         f"every {args.interval:g}s (/metrics /health /livez /readyz)",
         file=err, flush=True,
     )  # fmt: skip
-    server.run()
+    # uvicorn shuts down on SIGTERM or SIGINT, then raises the signal again for the
+    # handler it found: ours ends the process with 0 (a stop that was asked for).
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0 if server.started else 1
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """SIGTERM once uvicorn has shut down: nothing left to do but return 0."""
