@@ -27,7 +27,13 @@ class AsgiServer:
             time.sleep(0.01)
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve())
+        # Not asyncio.run: once a test applied nest_asyncio, it patches asyncio.run
+        # into one that never closes its loop.
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self.server.serve())
+        finally:
+            loop.close()
 
     def url(self, path: str = "/") -> str:
         """The URL of ``path`` on this server."""
