@@ -112,3 +112,26 @@ def test_a_sink_that_raises_is_logged_once_and_never_breaks_a_run(
         assert runner.run_one_sync("svc").success
     runner.close()
     assert sum("raised" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_fold_from_another_thread_waits_while_totals_are_read() -> None:
+    import threading
+
+    tally = CallTally()
+    tally.add("svc", "ok", 0.01)
+    folded = threading.Event()
+
+    def fold_now() -> None:
+        tally.add("svc", "ok", 0.01)
+        tally.fold()
+        folded.set()
+
+    with tally.reading():
+        ((_, ok),) = tally.totals("svc")
+        before = (ok.count, ok.cumulative()[-1])
+        thread = threading.Thread(target=fold_now)
+        thread.start()
+        assert not folded.wait(0.2)  # held back while we read
+        assert (ok.count, ok.cumulative()[-1]) == before == (1, 1)
+    thread.join()
+    assert folded.is_set() and tally.count("svc", "ok") == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -122,3 +123,20 @@ def test_a_fleet_source_with_redis_gone_warns(redis_server: RedisServer) -> None
         finally:
             server.close()
     worker.close()
+
+
+def test_an_open_breaker_reports_the_error_that_opened_it(
+    runner: IntegrationRunner, served: AsgiServer
+) -> None:
+    runner.run_one_sync("crm")  # fails and opens
+    for _ in range(3):
+        runner.run_one_sync("crm")  # refused
+    crm = httpx.get(served.url("/health")).json()["checks"]["crm:responseTime"][0]
+    assert "last error: RuntimeError: login with" in crm["output"]
+    assert "last error: circuit open" not in crm["output"]
+    records = [r for r in runner.history if r.name == "crm"]
+    assert records[-1].outcome == "circuit_open"
+    ran = records[0]  # the failure: the only call that ran
+    assert crm["observedValue"] == round(ran.duration_s * 1000.0, 3)
+    ended = ran.started_at.timestamp() + ran.duration_s
+    assert crm["time"] == datetime.fromtimestamp(ended, UTC).isoformat().replace("+00:00", "Z")

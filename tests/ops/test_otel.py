@@ -73,3 +73,21 @@ def test_the_global_meter_provider_is_the_default(
     runner.run_all_sync()
     assert value(points(reader), "toolkit.calls", name="good", outcome="ok").value == 1
     instruments.close()
+
+
+def test_two_sources_on_one_provider_both_report() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    first = IntegrationRunner(registry_of(Probe("a")))
+    second = IntegrationRunner(registry_of(Probe("b")))
+    handles = [instrument(first, provider), instrument(second, provider)]
+    first.run_all_sync()
+    second.run_all_sync()
+    found = points(reader)
+    assert value(found, "toolkit.calls", name="a", outcome="ok").value == 1
+    assert value(found, "toolkit.calls", name="b", outcome="ok").value == 1
+    assert value(found, "toolkit.call.duration", name="b", outcome="ok").count == 1
+    for handle in handles:
+        handle.close()
+    first.close()
+    second.close()

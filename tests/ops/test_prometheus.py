@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from loopback_redis import RedisServer
@@ -164,3 +165,58 @@ def test_a_fleet_source_counts_every_workers_calls_from_the_stream(
         assert value("toolkit_breaker_state", {"name": "svc", "state": "open"}) == 1.0  # last seen
     for runner in workers:
         runner.close()
+
+
+def test_constant_labels_go_on_every_series(runner: IntegrationRunner) -> None:
+    registry = CollectorRegistry()
+    collector = PrometheusCollector(runner, "resilience4j", labels={"application": "shop"})
+    registry.register(collector)
+    runner.run_all_sync()
+    labels = {"application": "shop", "name": "good", "state": "closed"}
+    assert registry.get_sample_value("resilience4j_circuitbreaker_state", labels) == 1.0
+    assert 'application="shop",kind="successful"' in collector.render()
+    with pytest.raises(ValueError, match="label the collector sets itself"):
+        PrometheusCollector(runner, labels={"name": "x"})
+    with pytest.raises(ValueError, match="not a Prometheus label name"):
+        PrometheusCollector(runner, labels={"bad-name": "x"})
+
+
+def test_fleet_reads_at_once_count_each_entry_once(redis_server: RedisServer) -> None:
+    import threading
+
+    worker = IntegrationRunner(
+        registry_of(Probe("svc")), storage=RedisStorage(redis_server.url, namespace="t")
+    )
+    with Fleet(redis_server.url, "t") as fleet:
+        collector = PrometheusCollector(fleet)
+        for _ in range(200):
+            worker.run_all_sync()
+        worker.storage.flush()  # type: ignore[attr-defined]
+        threads = [threading.Thread(target=collector.render) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert collector.tally.count("svc", "ok") == 200
+    worker.close()
+
+
+def test_a_batch_sent_twice_is_counted_once(redis_server: RedisServer) -> None:
+    import redis as redis_py
+
+    with Fleet(redis_server.url, "d") as fleet:
+        collector = PrometheusCollector(fleet)
+        client = redis_py.Redis.from_url(redis_server.url)
+        entry: dict[Any, Any] = {
+            "worker": "w1",
+            "source": "abc",
+            "name": "svc",
+            "outcome": "ok",
+            "duration_s": "0.1",
+        }
+        for seq in (1, 2, 2, 3, 1):  # 2 and 1 again: a batch whose reply was lost, resent
+            client.xadd(fleet.stream_key, {**entry, "seq": str(seq)})
+        client.xadd(fleet.stream_key, {**entry, "source": "other", "seq": "1"})  # another writer
+        client.close()
+        collector.render()
+        assert collector.tally.count("svc", "ok") == 4

@@ -63,7 +63,7 @@ def wait_for(port: int, expression: str, value: str, timeout: float = 30.0) -> N
             last = query(port, expression)
             if last and last[0]["value"][1] == value:  # type: ignore[index]
                 return
-        except httpx.TransportError:
+        except httpx.HTTPError:  # not up yet, or up but not ready (503)
             pass
         time.sleep(0.2)
     raise AssertionError(f"{expression} never became {value}; last answer {last}")

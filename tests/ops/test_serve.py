@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from loopback_http import HttpServer
 from loopback_redis import free_port
 
@@ -89,3 +90,60 @@ def test_an_unknown_required_name_exits_2(tmp_path: Path, http_server: HttpServe
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 2 and "nope" in done.stderr
+
+
+def test_a_port_in_use_exits_2_before_any_check_runs(
+    tmp_path: Path, http_server: HttpServer
+) -> None:
+    import socket
+
+    config = tmp_path / "checks.toml"
+    config.write_text(f'[[http]]\nname = "up"\nurl = "{http_server.url_for("/ok")}"\n')
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "toolkit", "serve", str(config), "--port", str(port)],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    finally:
+        taken.close()
+    assert done.returncode == 2
+    assert f"could not listen on 127.0.0.1:{port}" in done.stderr
+    assert "serving" not in done.stderr
+    assert http_server.hits["/ok"] == 0  # no round of checks ran
+
+
+async def test_a_round_that_raises_is_logged_and_the_next_round_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+
+    from probes import Probe, registry_of
+
+    from toolkit import IntegrationRunner
+    from toolkit._ops.serve import Service
+
+    runner = IntegrationRunner(registry_of(Probe("svc")))
+    service = Service(runner, interval=0.01, naming="toolkit", required=frozenset())
+    real, calls = runner.run_all, []
+
+    async def flaky():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError("runner broke")
+        return await real()
+
+    runner.run_all = flaky  # type: ignore[method-assign]
+    task = asyncio.create_task(service._schedule())
+    while service.rounds < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    failures = [r for r in caplog.records if "a round of checks failed" in r.getMessage()]
+    assert len(failures) == 2
+    assert failures[0].exc_info and not failures[1].exc_info
+    await runner.aclose()
+    service.collector.close()

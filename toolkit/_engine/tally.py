@@ -11,6 +11,7 @@ scrape served from a thread of its own).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -26,7 +27,7 @@ from toolkit._engine.history import OUTCOMES, Outcome
 DEFAULT_BOUNDS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Histogram bucket bounds in seconds (Prometheus' defaults); +Inf is implicit."""
 
-FOLD_AT = 100_000
+FOLD_AT = 10_000
 """Calls queued before they are folded into the totals even without a read."""
 
 MAX_WINDOW_S = 60.0
@@ -81,7 +82,7 @@ class CallTally:
         self.max_window_s = float(max_window_s)
         self._totals: dict[str, dict[Outcome, OutcomeTotals]] = {}
         self._pending: deque[tuple[str, Outcome, float]] = deque()
-        self._folding = threading.Lock()
+        self._folding = threading.RLock()
         self._clock = time.monotonic
         self._window = int(self._clock() // self.max_window_s)
 
@@ -129,6 +130,18 @@ class CallTally:
                         totals.max_before = totals.max_now if follows else 0.0
                         totals.max_now = 0.0
             self._fold()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[CallTally]:
+        """Rotate and fold, then hold the totals still while the caller reads them.
+
+        A fold from another thread (a scrape served from a thread of its own, or the
+        event loop's ``FOLD_AT`` fold) waits, so a histogram's count and its buckets
+        are read from the same moment.
+        """
+        with self._folding:
+            self.rotate()
+            yield self
 
     def names(self) -> list[str]:
         """Integrations with at least one call counted."""

@@ -42,6 +42,8 @@ class Family:
     kind: Kind
     doc: str
     labels: tuple[str, ...]
+    const: tuple[tuple[str, str], ...] = ()
+    """Labels with one value on every series (``application="shop"``)."""
     samples: list[tuple[Series, float]] = field(default_factory=list)
     histograms: list[Histogram] = field(default_factory=list)
 
@@ -57,14 +59,13 @@ class Family:
 def to_metric(family: Family, les: Sequence[str] = ()) -> Metric:
     """The family as a prometheus_client ``Metric`` (``les``: a histogram's bucket bounds)."""
     metric = Metric(family.name, family.doc, family.kind)
-    names, samples = family.labels, metric.samples
+    names, samples, const = family.labels, metric.samples, dict(family.const)
     suffix = "_total" if family.kind == "counter" else ""
     for values, value in family.samples:
-        samples.append(
-            Sample(family.name + suffix, dict(zip(names, values, strict=True)), value, None, None)
-        )
+        labels = const | dict(zip(names, values, strict=True))
+        samples.append(Sample(family.name + suffix, labels, value, None, None))
     for h in family.histograms:
-        labels = dict(zip(names, h.values, strict=True))
+        labels = const | dict(zip(names, h.values, strict=True))
         for le, n in zip(les, h.cumulative, strict=True):
             samples.append(Sample(family.name + "_bucket", labels | {"le": le}, n, None, None))
         samples.append(Sample(family.name + "_count", labels, h.count, None, None))
@@ -121,7 +122,7 @@ class TextRenderer:
         for values, value in f.samples:
             prefix = prefixes.get((shown, values))
             if prefix is None:
-                prefix = prefixes[(shown, values)] = _prefix(shown, f.labels, values)
+                prefix = prefixes[(shown, values)] = _prefix(shown, f.labels, values, f.const)
             if value.__class__ is int and -1_000_000 < value < 1_000_000:
                 append(f"{prefix}{value}.0\n")
             else:
@@ -138,14 +139,18 @@ class TextRenderer:
         return "".join(out)
 
     def _histogram_prefixes(self, f: Family, values: Series) -> tuple[str, ...]:
-        bucket = [_prefix(f.name + "_bucket", f.labels, values, le) for le in self.les]
-        count = _prefix(f.name + "_count", f.labels, values)
-        total = _prefix(f.name + "_sum", f.labels, values)
+        const = f.const
+        bucket = [_prefix(f.name + "_bucket", f.labels, values, const, le) for le in self.les]
+        count = _prefix(f.name + "_count", f.labels, values, const)
+        total = _prefix(f.name + "_sum", f.labels, values, const)
         return (*bucket, count, total)
 
 
-def _prefix(name: str, labels: tuple[str, ...], values: Series, le: str | None = None) -> str:
-    pairs = list(zip(labels, values, strict=True))
+def _prefix(
+    name: str, labels: tuple[str, ...], values: Series,
+    const: tuple[tuple[str, str], ...] = (), le: str | None = None,
+) -> str:  # fmt: skip
+    pairs = [*const, *zip(labels, values, strict=True)]
     if le is not None:
         pairs.append(("le", le))
     if not pairs:

@@ -3,8 +3,10 @@
 
 ``/health`` answers ``application/health+json`` (draft-inadarei-api-health-check):
 ``status`` pass, warn or fail, and ``checks`` keyed ``"<integration>:responseTime"``
-(componentId, componentType, observedValue in ms of the last call, observedUnit,
-status, time, output with secrets already masked) and ``"breakerStorage:reachable"``.
+(componentId, componentType, observedValue: the last call that ran, in ms, and
+``time``, when it ended; an open breaker's refusals are not calls; observedUnit,
+status, output with secrets already masked) and ``"breakerStorage:reachable"``. A
+check that has not run yet passes with a null observedValue and the time of the read.
 An integration is ``pass`` while its breaker is closed and its last call did not
 fail, ``warn`` when closed after a failure or half-open, ``fail`` when open or
 isolated. Overall: ``fail`` (HTTP 503) only when an integration listed in
@@ -68,7 +70,7 @@ def _cut(text: str) -> str:
 
 def document(snap: Snapshot, required: Collection[str] = ()) -> tuple[dict[str, Any], Status]:
     """The health document of one read, and its overall status."""
-    when = datetime.fromtimestamp(snap.taken_at, UTC).isoformat().replace("+00:00", "Z")
+    when = _iso(snap.taken_at)
     checks: dict[str, list[dict[str, Any]]] = {}
     overall: Status = "pass"
     seen = set()
@@ -83,7 +85,7 @@ def document(snap: Snapshot, required: Collection[str] = ()) -> tuple[dict[str, 
             else round(r.last_duration_s * 1000.0, 3),
             "observedUnit": "ms",
             "status": status,
-            "time": when,
+            "time": when if r.last_at is None else _iso(r.last_at),
         }
         if why:
             entry["output"] = _cut(why)
@@ -108,6 +110,10 @@ def document(snap: Snapshot, required: Collection[str] = ()) -> tuple[dict[str, 
     overall = _worse(overall, storage["status"])
     body = {"status": overall, "description": "integration health toolkit", "checks": checks}
     return body, overall
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _worse(a: Status, b: Status) -> Status:
@@ -140,8 +146,8 @@ class HealthRoutes:
     async def read(self) -> Snapshot:
         """One read of the source, off the event loop when it waits on Redis."""
         if self.blocking:
-            return await asyncio.to_thread(self.reader.read)
-        return self.reader.read()
+            return await asyncio.to_thread(self.reader.read, last_calls=True)
+        return self.reader.read(last_calls=True)
 
     async def health(self, request: Request) -> Response:
         """``/health``: the IETF health document."""
@@ -195,6 +201,6 @@ def app(source: object, *, required: Collection[str] | None = None) -> Starlette
     ``required`` names the integrations the service cannot work without.
     """
     names = check_required(source, required)
-    reader = reader_for(source)
+    reader = reader_for(source, count_calls=False)
     routes = HealthRoutes(reader, names, blocking=not isinstance(source, IntegrationRunner))
     return Starlette(routes=list(routes.routes()))

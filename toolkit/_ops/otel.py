@@ -53,6 +53,8 @@ class PendingCalls:
 class Instruments:
     """The instruments ``instrument`` registered; ``close()`` stops them reporting."""
 
+    _made = 0
+
     def __init__(self, reader: Reader, provider: MeterProvider) -> None:
         self._reader = reader
         self._pending = PendingCalls()
@@ -61,7 +63,11 @@ class Instruments:
         self._snapshot: Snapshot | None = None
         self._taken = 0.0
         self.closed = False
-        meter = provider.get_meter("toolkit")
+        # A meter of its own (the scope's attributes tell instances apart): the SDK hands
+        # an existing meter's instruments back to a second caller, whose callbacks then
+        # never run.
+        Instruments._made += 1
+        meter = provider.get_meter("toolkit", attributes={"toolkit.instruments": Instruments._made})
         self.duration = meter.create_histogram(
             "toolkit.call.duration", unit="s", description="Calls that ran, by outcome"
         )
@@ -142,12 +148,12 @@ class Instruments:
         snap = self._read()
         if snap is None:
             return []
-        tally = snap.tally
-        return [
-            Observation(totals.count, {"name": name, "outcome": outcome})
-            for name in tally.names()
-            for outcome, totals in tally.totals(name)
-        ]
+        with snap.tally.reading() as tally:
+            return [
+                Observation(totals.count, {"name": name, "outcome": outcome})
+                for name in tally.names()
+                for outcome, totals in tally.totals(name)
+            ]
 
     def close(self) -> None:
         """Stop counting the source's calls; the instruments then report nothing."""

@@ -3,8 +3,8 @@
 Endpoints: ``/metrics`` (Prometheus text), ``/health``, ``/livez``, ``/readyz`` (see
 ``health``) and ``/``, an HTML status page. The checks run every ``--interval``
 seconds on the server's own event loop, so reads never race a run. A bad config or
-command line exits 2 before anything binds; SIGTERM or Ctrl-C ends the current
-round, closes the checks' connections and exits 0.
+command line, or a port that cannot be bound, exits 2 before any check runs; SIGTERM
+or Ctrl-C ends the current round, closes the checks' connections and exits 0.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import logging
 import math
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m toolkit serve",
         description="Run a config's checks every interval; serve /metrics, /health, "
         "/livez, /readyz and a status page.",
-        epilog="exit status: 0 stopped by SIGTERM or Ctrl-C, 2 bad config or usage",
+        epilog="exit status: 0 stopped by SIGTERM or Ctrl-C, 2 bad config, usage or port",
     )
     parser.add_argument("config", help="TOML file with [[http]] / [[tcp]] checks")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -112,11 +113,21 @@ class Service:
         return HTMLResponse(page(snap, refresh_s=min(self.interval, 30.0), required=self.required))
 
     async def _schedule(self) -> None:
-        """Run every check once per interval, counted from the start of each round."""
+        """Run every check once per interval, counted from the start of each round.
+
+        A round never raises because of a check; should the runner itself fail, the
+        error is logged (with its traceback the first time) and the next round runs.
+        """
+        failed = False
         while True:
             started = time.monotonic()
-            await self.runner.run_all()
-            self.rounds += 1
+            try:
+                await self.runner.run_all()
+                self.rounds += 1
+            except Exception:
+                logger.error("a round of checks failed; next round in %gs", self.interval,
+                             exc_info=not failed)  # fmt: skip
+                failed = True
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
     @contextlib.asynccontextmanager
@@ -126,10 +137,12 @@ class Service:
             yield
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await self.runner.aclose()
-            self.collector.close()
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            finally:
+                await self.runner.aclose()
+                self.collector.close()
 
 
 def main(argv: list[str], err: TextIO | None = None) -> int:
@@ -146,6 +159,13 @@ def main(argv: list[str], err: TextIO | None = None) -> int:
         required = check_required(runner, args.required)
     except (ConfigError, KeyError) as exc:
         print(f"error: {exc}", file=err)
+        return 2
+    try:  # bound before anything starts: a port in use is an error, not a round of checks
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"error: could not listen on {args.host}:{args.port}: {exc.strerror or exc}", file=err
+        )
         return 2
     service = Service(runner, interval=args.interval, naming=args.naming, required=required)
     server = uvicorn.Server(
@@ -167,12 +187,30 @@ def main(argv: list[str], err: TextIO | None = None) -> int:
     # handler it found: ours ends the process with 0 (a stop that was asked for).
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sock.close()
     return 0 if server.started else 1
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (IPv4 or IPv6, as the address says)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def _stopped(signum: int, frame: object) -> None:
