@@ -20,31 +20,16 @@ import statistics
 import time
 from collections.abc import Callable
 
+from bench_runner import NoOp
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client import CollectorRegistry, generate_latest
 
-from toolkit import IntegrationRegistry, IntegrationResult, IntegrationRunner
+from toolkit import IntegrationRegistry, IntegrationRunner
 from toolkit.metrics import PrometheusCollector, instrument
 
 N = 1_000
 RUNS = 41
-
-
-class NoOp:
-    """An integration that answers at once."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def is_configured(self) -> bool:
-        return True
-
-    def validate_config(self) -> None:
-        return None
-
-    async def fetch(self) -> IntegrationResult:
-        return IntegrationResult(self.name, True, 1)
 
 
 def runner_of(n: int) -> IntegrationRunner:

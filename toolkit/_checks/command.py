@@ -29,7 +29,8 @@ from toolkit._engine.runner import IntegrationRunner
 INTERRUPTED = 130
 
 
-def _seconds(text: str) -> float:
+def seconds_arg(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0 (``--watch``, ``--interval``)."""
     try:
         value = float(text)
     except ValueError:
@@ -48,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("config", help="TOML file with [[http]] / [[tcp]] checks")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.add_argument(
-        "--watch", type=_seconds, metavar="N", help="rerun every N seconds, printing changes"
+        "--watch", type=seconds_arg, metavar="N", help="rerun every N seconds, printing changes"
     )
     return parser
 

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import signal
 import socket
 import sys
@@ -21,6 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TextIO
 
+from toolkit._checks.command import seconds_arg
 from toolkit._checks.config import load_config
 from toolkit._engine.errors import ConfigError
 from toolkit._engine.runner import IntegrationRunner
@@ -45,16 +45,6 @@ GRACE_S = 1
 """Seconds uvicorn gives open connections at shutdown (SIGTERM ends within ~2 s)."""
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
-
-
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
@@ -72,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, default=9100, help="port to bind (default 9100)")
     parser.add_argument(
-        "--interval", type=_seconds, default=30.0, help="seconds between rounds (default 30)"
+        "--interval", type=seconds_arg, default=30.0, help="seconds between rounds (default 30)"
     )
     parser.add_argument(
         "--naming", choices=("toolkit", "resilience4j"), default="toolkit",
