@@ -1,4 +1,8 @@
-"""The served status page: one escaped HTML table, no JavaScript, refreshing itself."""
+"""The served status page: one escaped HTML table, no JavaScript, refreshing itself.
+
+Light or dark as the browser prefers; on a narrow screen the table scrolls sideways
+inside the page instead of widening it.
+"""
 
 from __future__ import annotations
 
@@ -37,10 +41,10 @@ def page(snap: Snapshot, *, refresh_s: float, required: frozenset[str] = frozens
             f"{_text(r.state)}</span>"
         )
         rows.append(
-            f'<tr data-name="{_text(r.name)}" data-status="{status}"><td>{_text(r.name)}</td>'
+            f'<tr data-name="{_text(r.name)}" data-status="{status}"><td class=name>{_text(r.name)}</td>'
             f"<td>{badge}</td><td>{status}</td><td class=num>{r.failures}</td>"
             f"<td>{_text(r.last_outcome)}</td><td class=num>{_ms(r.last_duration_s)}</td>"
-            f"<td>{_text(why)}</td></tr>"
+            f"<td class=why>{_text(why)}</td></tr>"
         )
     storage = "reachable" if snap.storage_ok else "UNREACHABLE"
     body = "\n".join(rows) or '<tr><td colspan="7">No integrations configured.</td></tr>'
@@ -51,20 +55,25 @@ def page(snap: Snapshot, *, refresh_s: float, required: frozenset[str] = frozens
 <title>Integration health: {overall}</title>
 <style>
 body {{ font: 14px system-ui, sans-serif; margin: 1.5em; color: #1f2328; background: #fff; }}
+a {{ color: #0969da; }}
+.scroll {{ overflow-x: auto; }}
 table {{ border-collapse: collapse; }}
 td, th {{ padding: 4px 10px; border-bottom: 1px solid #d0d7de; text-align: left; }}
 .num {{ text-align: right; }}
+td.why {{ min-width: 18em; }}
+td.name {{ min-width: 8em; }}
 .badge {{ padding: 1px 8px; border-radius: 10px; font-weight: 600; }}
 @media (prefers-color-scheme: dark) {{
   body {{ color: #e6edf3; background: #0d1117; }} td, th {{ border-color: #30363d; }}
+  a {{ color: #58a6ff; }}
 }}
 </style></head><body>
 <h1>Integration health: <span id="overall">{overall}</span></h1>
 <p>Breaker storage: {_text(snap.storage)}, {storage} · read {when} ·
 <a href="/health">/health</a> · <a href="/metrics">/metrics</a></p>
-<table><thead><tr><th>integration</th><th>breaker</th><th>status</th><th>failures</th>
+<div class="scroll"><table><thead><tr><th>integration</th><th>breaker</th><th>status</th><th>failures</th>
 <th>last call</th><th>duration</th><th>why</th></tr></thead>
 <tbody>
 {body}
-</tbody></table></body></html>
+</tbody></table></div></body></html>
 """
