@@ -41,7 +41,8 @@ def page(snap: Snapshot, *, refresh_s: float, required: frozenset[str] = frozens
             f"{_text(r.state)}</span>"
         )
         rows.append(
-            f'<tr data-name="{_text(r.name)}" data-status="{status}"><td class=name>{_text(r.name)}</td>'
+            f'<tr data-name="{_text(r.name)}" data-status="{status}">'
+            f"<td class=name>{_text(r.name)}</td>"
             f"<td>{badge}</td><td>{status}</td><td class=num>{r.failures}</td>"
             f"<td>{_text(r.last_outcome)}</td><td class=num>{_ms(r.last_duration_s)}</td>"
             f"<td class=why>{_text(why)}</td></tr>"
@@ -71,8 +72,8 @@ td.name {{ min-width: 8em; }}
 <h1>Integration health: <span id="overall">{overall}</span></h1>
 <p>Breaker storage: {_text(snap.storage)}, {storage} · read {when} ·
 <a href="/health">/health</a> · <a href="/metrics">/metrics</a></p>
-<div class="scroll"><table><thead><tr><th>integration</th><th>breaker</th><th>status</th><th>failures</th>
-<th>last call</th><th>duration</th><th>why</th></tr></thead>
+<div class="scroll"><table><thead><tr><th>integration</th><th>breaker</th><th>status</th>
+<th>failures</th><th>last call</th><th>duration</th><th>why</th></tr></thead>
 <tbody>
 {body}
 </tbody></table></div></body></html>
