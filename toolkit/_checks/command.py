@@ -54,15 +54,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_command_line(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> argparse.Namespace | int:
+    """The parsed arguments, or the exit status once argparse has printed usage or help.
+
+    Also sets up logging for a command: warnings and errors to stderr, one line each.
+    """
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return args
+
+
 def main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the command and return its exit status."""
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse has printed the usage error or the help
-        return exc.code if isinstance(exc.code, int) else 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_command_line(_parser(), argv)
+    if isinstance(args, int):
+        return args
     try:
         config = load_config(args.config)
     except ConfigError as exc:

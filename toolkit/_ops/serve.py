@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TextIO
 
-from toolkit._checks.command import seconds_arg
+from toolkit._checks.command import parse_command_line, seconds_arg
 from toolkit._checks.config import load_config
 from toolkit._engine.errors import ConfigError
 from toolkit._engine.runner import IntegrationRunner
@@ -138,11 +138,9 @@ class Service:
 def main(argv: list[str], err: TextIO | None = None) -> int:
     """Run the command and return its exit status."""
     err = err or sys.stderr
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse has printed the usage error or the help
-        return exc.code if isinstance(exc.code, int) else 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_command_line(_parser(), argv)
+    if isinstance(args, int):
+        return args
     try:
         config = load_config(args.config)
         runner = config.make_runner()
