@@ -134,9 +134,10 @@ def test_an_open_breaker_reports_the_error_that_opened_it(
     crm = httpx.get(served.url("/health")).json()["checks"]["crm:responseTime"][0]
     assert "last error: RuntimeError: login with" in crm["output"]
     assert "last error: circuit open" not in crm["output"]
-    records = [r for r in runner.history if r.name == "crm"]
-    assert records[-1].outcome == "circuit_open"
-    ran = records[0]  # the failure: the only call that ran
-    assert crm["observedValue"] == round(ran.duration_s * 1000.0, 3)
-    ended = ran.started_at.timestamp() + ran.duration_s
+    c = runner.history.columns()  # epoch seconds as stored, not rounded to microseconds
+    calls = [i for i, name in enumerate(c["name"]) if name == "crm"]
+    assert [c["outcome"][i] for i in calls] == ["error"] + ["circuit_open"] * 3
+    ran = calls[0]  # the failure: the only call that ran
+    assert crm["observedValue"] == round(c["duration_s"][ran] * 1000.0, 3)
+    ended = c["started_at"][ran] + c["duration_s"][ran]
     assert crm["time"] == datetime.fromtimestamp(ended, UTC).isoformat().replace("+00:00", "Z")
