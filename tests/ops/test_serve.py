@@ -138,8 +138,12 @@ async def test_a_round_that_raises_is_logged_and_the_next_round_runs(
 
     runner.run_all = flaky  # type: ignore[method-assign]
     task = asyncio.create_task(service._schedule())
-    while service.rounds < 2:
-        await asyncio.sleep(0.01)
+
+    async def two_rounds() -> None:
+        while service.rounds < 2:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(two_rounds(), timeout=10)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     failures = [r for r in caplog.records if "a round of checks failed" in r.getMessage()]
