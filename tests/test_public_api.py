@@ -129,3 +129,30 @@ def test_ops_modules_without_their_extra_name_it() -> None:
     )  # fmt: skip
     assert serve.returncode == 2
     assert "integration-health-toolkit[ops]" in serve.stderr
+
+
+def test_prometheus_alone_needs_no_opentelemetry() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'opentelemetry':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import toolkit\n"
+        "from toolkit.metrics import PrometheusCollector\n"
+        "print(PrometheusCollector.__module__)\n"
+        "try:\n"
+        "    from toolkit.metrics import instrument\n"
+        "except toolkit.MissingExtraError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "toolkit.metrics"
+    assert lines[1].startswith("toolkit.metrics.instrument needs opentelemetry")

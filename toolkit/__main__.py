@@ -10,7 +10,12 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a subcommand and return its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    usage = "usage: python -m toolkit {demo,check,serve} [options]   (python -m toolkit CMD --help)"
+    usage = (
+        "usage: python -m toolkit {demo,check,serve} [options]   (python -m toolkit CMD --help)\n"
+        "  demo   the failure-isolation story, told in the terminal\n"
+        "  check  run a TOML config's checks once (or --watch N)\n"
+        "  serve  run them every interval; serve /metrics, /health, /livez, /readyz and a page"
+    )
     if not args or args[0] in ("-h", "--help"):
         print(usage)
         return 0 if args else 2

@@ -155,5 +155,6 @@ class MissingExtraError(ToolkitError, ImportError):
         self.feature, self.module, self.extra = feature, module, extra
         super().__init__(
             f"{feature} needs {module}, which is not installed; install the {extra!r} extra: "
-            f"pip install 'integration-health-toolkit[{extra}]'"
+            f"pip install 'integration-health-toolkit[{extra}]' (in a clone of the "
+            f"repository: .venv/bin/pip install -e '.[{extra}]')"
         )

@@ -16,7 +16,8 @@ isolated. Overall: ``fail`` (HTTP 503) only when an integration listed in
 ``/livez`` never fails because of an integration: an orchestrator that restarts a
 service whose optional dependency is down makes an outage worse. ``/readyz`` fails
 (503) only for ``required`` integrations. Both answer ``ok`` in plain text;
-``?verbose`` lists each check as ``[+]name ok`` or ``[-]name failed: why``.
+``?verbose`` lists each check as ``[+]name ok`` or ``[-]name (required) failed: why``;
+a failing optional integration is listed as ``(optional, not counted)``.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ def readiness(snap: Snapshot, required: Collection[str]) -> tuple[bool, list[str
             ready = False
         mark = "-" if status == "fail" else "+"
         tail = "ok" if status == "pass" else f"{'failed' if status == 'fail' else 'warn'}: {why}"
-        lines.append(f"[{mark}]{name}{' (required)' if needed else ''} {_cut(tail)}")
+        role = " (required)" if needed else " (optional, not counted)" if status != "pass" else ""
+        lines.append(f"[{mark}]{name}{role} {_cut(tail)}")
     return ready, lines
 
 

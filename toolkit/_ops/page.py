@@ -14,6 +14,7 @@ from toolkit._ops.health import document, reading_status
 from toolkit._ops.readings import Snapshot
 from toolkit._view.palette import ON_COLOR, state_color
 
+_SEVERITY = {"isolated": 0, "open": 1, "half-open": 2, "closed": 3}
 CELL_CHARS = 200
 """Longer texts are cut in the page, with a note of how much was left out."""
 
@@ -34,7 +35,7 @@ def page(snap: Snapshot, *, refresh_s: float, required: frozenset[str] = frozens
     _, overall = document(snap, required)
     when = datetime.fromtimestamp(snap.taken_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     rows = []
-    for r in snap.readings:
+    for r in sorted(snap.readings, key=lambda r: _SEVERITY.get(r.state, 4)):  # worst first
         status, why = reading_status(r)
         badge = (
             f'<span class="badge" style="background:{state_color(r.state)};color:{ON_COLOR}">'
