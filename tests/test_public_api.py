@@ -94,18 +94,24 @@ def test_command_line_entry_points_keep_their_names() -> None:
         assert f"python -m toolkit {command}" in done.stdout
 
 
+def without(*packages: str) -> str:
+    """Python source that makes ``packages`` unimportable, as on an install without them."""
+    return (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {packages!r}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+    )
+
+
 def test_ops_modules_without_their_extra_name_it() -> None:
     import subprocess
     import sys
 
-    # Packages of the ops extra made unimportable, as on an install without the extra.
-    script = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('prometheus_client', 'starlette', 'uvicorn'):\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Block())\n"
+    blocked = without("prometheus_client", "starlette", "uvicorn")  # the ops extra
+    script = blocked + (
         "import toolkit\n"
         "for module in ('toolkit.metrics', 'toolkit.health'):\n"
         "    try:\n"
@@ -123,8 +129,8 @@ def test_ops_modules_without_their_extra_name_it() -> None:
     for line in lines:
         assert "pip install 'integration-health-toolkit[ops]'" in line
     serve = subprocess.run(
-        [sys.executable, "-c", script.split("import toolkit")[0]
-         + "import sys; from toolkit.__main__ import main; sys.exit(main(['serve', 'x.toml']))"],
+        [sys.executable, "-c", blocked
+         + "from toolkit.__main__ import main; sys.exit(main(['serve', 'x.toml']))"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert serve.returncode == 2
@@ -135,13 +141,7 @@ def test_prometheus_alone_needs_no_opentelemetry() -> None:
     import subprocess
     import sys
 
-    script = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'opentelemetry':\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "sys.meta_path.insert(0, Block())\n"
+    script = without("opentelemetry") + (
         "import toolkit\n"
         "from toolkit.metrics import PrometheusCollector\n"
         "print(PrometheusCollector.__module__)\n"
