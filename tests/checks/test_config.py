@@ -135,16 +135,20 @@ port = 70000
         assert problems_of(path) == [
             f"{path}:2: runner.timeout: must be a finite number of seconds > 0, got -1",
             f"{path}:3: runner.fial_max: unknown key 'fial_max'; did you mean 'fail_max'? "
-            "(known keys: fail_max, grace, history_size, reset_timeout, slow_after, timeout)",
+            "(known keys: backoff, fail_max, failure_rate, grace, half_open_calls, history_size, "
+            "max_reset_timeout, min_calls, reset_timeout, shared_window, slow_after, slow_rate, "
+            "timeout, window, window_s)",
             f"{path}:7: http[1] 'api'.url: must start with http:// or https:// and name a host, "
             "got 'ftp://example.com/x'",
             f"{path}:8: http[1] 'api'.expect_status: 700 is not an HTTP status from 100 to 599; "
             "expected a status (200), a range (range(200, 400)), a list of statuses, "
             "or '2xx' / '200-299'",
             f"{path}:9: http[1] 'api'.timout: unknown key 'timout'; did you mean 'timeout'? "
-            "(known keys: display_name, expect_status, fail_max, follow_redirects, headers, "
-            "json_key, max_body_bytes, method, name, reset_timeout, secret_env, secret_headers, "
-            "slow_after, timeout, token_env, token_scheme, url, verify)",
+            "(known keys: backoff, display_name, expect_status, fail_max, failure_rate, "
+            "follow_redirects, half_open_calls, headers, json_key, max_body_bytes, "
+            "max_reset_timeout, method, min_calls, name, reset_timeout, secret_env, "
+            "secret_headers, shared_window, slow_after, slow_rate, timeout, token_env, "
+            "token_scheme, url, verify, window, window_s)",
             f"{path}:12: http[2] 'api'.name: name already used by http[1] 'api'; "
             "names must be unique",
             f"{path}:14: http[2] 'api'.headers: header values must be strings; "
@@ -224,3 +228,62 @@ def test_a_token_pasted_into_token_env_or_secret_env_is_not_echoed(tmp_path: Pat
     assert "SEKRET" not in str(info.value)
     assert "token_env: must be an environment variable name" in str(info.value)
     assert "got a value of 21 characters, not shown" in str(info.value)
+
+
+class TestRatePolicies:
+    def test_rate_keys_under_runner_apply_to_every_check_and_a_check_overrides_them(
+        self, tmp_path: Path
+    ) -> None:
+        path = write(
+            tmp_path,
+            """\
+[runner]
+reset_timeout = 10
+window = 20
+failure_rate = 0.25
+backoff = 2.0
+max_reset_timeout = 80
+
+[[tcp]]
+name = "db"
+host = "127.0.0.1"
+port = 5432
+
+[[tcp]]
+name = "cache"
+host = "127.0.0.1"
+port = 6379
+window_s = 30.0
+window = 0
+""",
+        )
+        assert problems_of(path) == [
+            f"{path}:18: tcp[2] 'cache'.window: must be a whole number of calls >= 1, got 0"
+        ]
+        path.write_text(path.read_text().replace("window = 0\n", ""))
+        runner = toolkit.load_config(path).make_runner()
+        db, cache = runner.policy("db"), runner.policy("cache")
+        assert (db.window, db.failure_rate, db.backoff, db.max_reset_timeout) == (20, 0.25, 2.0, 80)
+        assert db.reset_timeout == 10
+        assert cache.window_s == 30.0 and cache.window is None  # its own kind replaces
+        runner.close()
+
+    def test_keys_that_go_together_are_checked_together(self, tmp_path: Path) -> None:
+        path = write(
+            tmp_path,
+            """\
+[runner]
+reset_timeout = 60
+max_reset_timeout = 30
+
+[[tcp]]
+name = "db"
+host = "127.0.0.1"
+port = 5432
+shared_window = true
+""",
+        )
+        assert problems_of(path) == [
+            f"{path}:1: runner: max_reset_timeout (30) must be at least reset_timeout (60):"
+            " it caps the waits backoff lengthens",
+        ]

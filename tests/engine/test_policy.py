@@ -127,3 +127,66 @@ class TestSlowCalls:
         runner = IntegrationRunner(registry_of(Probe("slow", "sleep", delay=0.03)))
         await runner.run_all()
         assert runner.history[-1].slow is False
+
+
+class TestRateFields:
+    @pytest.mark.parametrize(
+        ("kwargs", "fragment"),
+        [
+            ({"window": 0}, "window must be a whole number of calls >= 1, got 0"),
+            ({"window": 2.5}, "got 2.5"),
+            ({"window_s": 0}, "window_s must be a finite number of seconds > 0, got 0"),
+            ({"window": 5, "window_s": 5.0}, "not both; got window=5 and window_s=5.0"),
+            ({"failure_rate": 0}, "failure_rate must be a fraction of the recorded calls in (0"),
+            ({"failure_rate": 1.5}, "got 1.5"),
+            ({"slow_rate": math.nan}, "slow_rate must be a fraction"),
+            ({"min_calls": 0}, "min_calls must be a whole number of calls >= 1, got 0"),
+            ({"half_open_calls": 0}, "half_open_calls must be a whole number of trial calls"),
+            ({"backoff": 0.5}, "backoff must be a number from 1"),
+            ({"backoff": math.inf}, "got inf"),
+            ({"max_reset_timeout": 5.0}, "max_reset_timeout (5.0) must be at least reset_timeout"),
+            ({"shared_window": 1}, "shared_window must be True or False, got 1"),
+            ({"shared_window": True, "window": 5}, "shared_window=True needs a time window"),
+        ],
+    )
+    def test_bad_rate_fields_are_refused_by_name(
+        self, kwargs: dict[str, object], fragment: str
+    ) -> None:
+        with pytest.raises(ConfigError) as info:
+            Policy(reset_timeout=60.0, **kwargs)  # type: ignore[arg-type]
+        assert fragment in str(info.value)
+
+    def test_defaults_keep_consecutive_counting(self) -> None:
+        policy = Policy()
+        assert not policy.rate_based and policy.failure_rate == 0.5 and policy.min_calls == 10
+        assert (policy.slow_rate, policy.half_open_calls, policy.backoff) == (1.0, 1, 1.0)
+        assert policy.max_reset_timeout is None and policy.shared_window is False
+
+    def test_min_calls_clamps_to_a_count_window_only(self) -> None:
+        assert Policy(window=4, min_calls=10).effective_min_calls == 4
+        assert Policy(window_s=4.0, min_calls=10).effective_min_calls == 10
+
+    def test_wait_after_backs_off_and_caps(self) -> None:
+        policy = Policy(reset_timeout=10.0, backoff=3.0, max_reset_timeout=100.0)
+        assert [policy.wait_after(k) for k in range(5)] == [10.0, 10.0, 30.0, 90.0, 100.0]
+        assert Policy(reset_timeout=1.0, backoff=1000.0).wait_after(10**6) == 1e9  # no overflow
+
+    def test_repr_shows_rate_fields_that_differ_from_the_defaults(self) -> None:
+        text = repr(Policy(window=20, failure_rate=0.25, backoff=2.0))
+        assert text.endswith("reset_timeout=60s, window=20, failure_rate=0.25, backoff=2)")
+
+    def test_set_policy_and_overrides_accept_the_rate_fields(self) -> None:
+        runner = IntegrationRunner(
+            registry_of(Probe("a"), Probe("b")), policies={"a": {"window": 10, "min_calls": 5}}
+        )
+        assert runner.policy("a").window == 10 and runner.policy("b").window is None
+        runner.set_policy("b", window_s=30.0, failure_rate=0.2, half_open_calls=2)
+        assert (runner.policy("b").window_s, runner.policy("b").half_open_calls) == (30.0, 2)
+        runner.close()
+
+    def test_giving_one_window_kind_replaces_the_other(self) -> None:
+        policy = Policy(window=20).updated(window_s=30.0)
+        assert (policy.window, policy.window_s) == (None, 30.0)
+        assert Policy(window_s=5.0).updated(window=3).window_s is None
+        with pytest.raises(ConfigError, match="not both"):
+            Policy().updated(window=3, window_s=5.0)

@@ -5,6 +5,9 @@
     fail_max = 3
     reset_timeout = 60.0
     slow_after = 1.0              # successes slower than this are marked slow
+    window = 20                   # rate-based breakers: window or window_s, failure_rate,
+    failure_rate = 0.5            # slow_rate, min_calls, half_open_calls, backoff,
+    min_calls = 10                # max_reset_timeout, shared_window (see Policy)
 
     [[http]]
     name = "partner-api"
@@ -48,13 +51,20 @@ from toolkit._engine.runner import IntegrationRunner
 Check = HttpCheck | TcpCheck
 Validator = Callable[[Any], Any]
 
-POLICY_KEYS = ("timeout", "fail_max", "reset_timeout", "slow_after")
+RATE_KEYS = (
+    "window", "window_s", "failure_rate", "slow_rate", "min_calls", "half_open_calls",
+    "backoff", "max_reset_timeout", "shared_window",
+)  # fmt: skip
+"""Policy keys of rate-based breakers; under [runner] they apply to every check."""
+POLICY_KEYS = ("timeout", "fail_max", "reset_timeout", "slow_after", *RATE_KEYS)
 RUNNER_KEYS = (*POLICY_KEYS, "history_size", "grace")
+_ALONE = {"max_reset_timeout": {"reset_timeout": 0.0}, "shared_window": {"window_s": 1.0}}
+"""What a key is checked against on its own (its pairing is checked per table)."""
 
 
 def _policy_value(key: str) -> Validator:
     def check(value: Any) -> Any:
-        Policy().updated(**{key: value})
+        Policy(**_ALONE.get(key, {})).updated(**{key: value})  # type: ignore[arg-type]
         return value
 
     return check
@@ -172,6 +182,7 @@ class _Loader:
         self.env = env
         self.problems: list[ConfigProblem] = []
         self.lines = TomlLines("")
+        self.runner_ok = True
 
     def problem(self, line: int | None, key: str, message: str) -> None:
         self.problems.append(ConfigProblem(str(self.path), line, key, redact_text(message)))
@@ -201,6 +212,7 @@ class _Loader:
                     self.lines.top_key(key), key, _unknown(key, ["runner", *_KINDS], "table")
                 )
         runner = self._runner(document.get("runner", {}))
+        rates = {key: runner.pop(key) for key in RATE_KEYS if key in runner}
         client = SharedClient()
         placed: list[tuple[Check, str, int]] = []
         for kind in _KINDS:
@@ -210,7 +222,7 @@ class _Loader:
                 self.problem(line, kind, f"write each check as a [[{kind}]] table")
                 continue
             for index, table in enumerate(tables, start=1):
-                check = self._check(kind, index, table, runner["policies"], client)
+                check = self._check(kind, index, table, runner, rates, client)
                 if check is not None:
                     placed.append((check, kind, index))
         if not placed and not self.problems:
@@ -237,12 +249,26 @@ class _Loader:
                 kwargs[key] = _RUNNER[key](value)
             except ConfigError as exc:
                 self.problem(line, f"runner.{key}", _strip(key, str(exc)))
+        self.runner_ok = self._combined(self.lines.top_key("runner"), "runner", kwargs, {})
         return kwargs
 
+    def _combined(
+        self, line: int | None, label: str, runner: dict[str, Any], policy: dict[str, Any]
+    ) -> bool:
+        """Check the keys that go together (window/window_s, max_reset_timeout) as a whole."""
+        settings = {k: v for k, v in {**runner, **policy}.items() if k in POLICY_KEYS}
+        try:
+            Policy().updated(**settings)
+        except ConfigError as exc:
+            self.problem(line, label, str(exc))
+            return False
+        return True
+
     def _check(
-        self, kind: str, index: int, table: dict[str, Any], policies: dict[str, Any],
-        client: SharedClient,
+        self, kind: str, index: int, table: dict[str, Any], runner: dict[str, Any],
+        rates: dict[str, Any], client: SharedClient,
     ) -> Check | None:  # fmt: skip
+        policies: dict[str, Any] = runner["policies"]
         validators, required = _KINDS[kind]
         name = table.get("name")
         label = f"{kind}[{index}]" + (f" {name!r}" if isinstance(name, str) and name else "")
@@ -266,6 +292,15 @@ class _Loader:
             if key not in table:
                 self.problem(self.lines.table(kind, index), label, f"missing required key {key!r}")
         if len(self.problems) > before:
+            return None
+        inherited = dict(rates)  # [runner]'s rate keys, then the check's own
+        if "window" in policy or "window_s" in policy:  # a check's window kind replaces
+            inherited.pop("window", None)
+            inherited.pop("window_s", None)
+        policy = {**inherited, **policy}
+        if self.runner_ok and not self._combined(
+            self.lines.table(kind, index), label, runner, policy
+        ):
             return None
         if policy:
             policies[values["name"]] = policy

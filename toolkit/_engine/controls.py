@@ -117,6 +117,7 @@ class RunnerControls(RunnerRecorder):
         self._changed(slot)
 
     def _changed(self, slot: Slot) -> None:
+        _breaker.note_state(slot.breaker, _breaker.storage_state(slot.breaker))
         self._observe(slot, self._state_of(slot), by_hand=True)
         self._control_version += 1
 
@@ -154,17 +155,22 @@ class RunnerControls(RunnerRecorder):
         return self._default
 
     def set_policy(self, name: str | None = None, **changes: Any) -> Policy:
-        """Change timeout, fail_max, reset_timeout or slow_after at once, live.
+        """Change any ``Policy`` setting at once, live (``window``, ``failure_rate``, ...).
 
         With ``name`` the change overrides that integration only; without, it changes
         the default for every integration that has not overridden the same setting.
         """
         if name is None:
-            self._default = self._default.updated(**changes)
+            default = self._default.updated(**changes)
+            for slot in self._slots.values():  # refuse what a storage cannot serve first
+                overrides = self._overrides.get(slot.name, {})
+                _breaker.check_policy(slot.breaker, default.updated(**overrides))
+            self._default = default
         else:
             slot = self._slot(name)
             merged = {**self._overrides.get(name, {}), **changes}
-            self._default.updated(**merged)  # refuse bad keys and values before storing
+            # refuse bad keys and values before storing
+            _breaker.check_policy(slot.breaker, self._default.updated(**merged))
             self._overrides[name] = merged
             self._apply_policy(slot)
             return slot.policy
@@ -177,8 +183,7 @@ class RunnerControls(RunnerRecorder):
 
     def _apply_policy(self, slot: Slot) -> None:
         slot.policy = self._policy_for(slot.name)
-        slot.breaker.fail_max = slot.policy.fail_max
-        slot.breaker.reset_timeout = slot.policy.reset_timeout
+        _breaker.apply_policy(slot.breaker, slot.policy)
         self._control_version += 1
 
     # --------------------------------------------------------------- status
@@ -198,6 +203,7 @@ class RunnerControls(RunnerRecorder):
             opened_at = cb._state_storage.opened_at if state in ("open", "isolated") else None
             trial = _breaker.trial_in(cb, now) if state == "open" else None
             failures = cb.fail_counter
+            failure_rate, slow_rate = _breaker.window_rates(cb, now.timestamp())
         return BreakerStatus(
             name=slot.name,
             display_name=slot.display_name,
@@ -216,6 +222,8 @@ class RunnerControls(RunnerRecorder):
             taken_at=now,
             storage=self.storage.kind,
             storage_ok=self.storage.available,
+            window_failure_rate=failure_rate,
+            window_slow_rate=slow_rate,
         )
 
     # ------------------------------------------------------------ lifecycle

@@ -61,8 +61,9 @@ class IntegrationRunner(RunnerControls):
         reset_timeout: seconds an open breaker waits before its one trial call.
         slow_after: seconds after which a successful call is flagged ``slow``
             (None: never).
-        policies: per integration name, overrides of the four settings above, e.g.
-            ``{"payments": {"timeout": 2.0}}``.
+        policies: per integration name, overrides of the settings above or of any other
+            ``Policy`` field (rate-based breakers: ``window``, ``failure_rate``, ...), e.g.
+            ``{"payments": {"timeout": 2.0, "window": 20}}``.
         history_size: calls and breaker events kept (the oldest are dropped).
         grace: seconds past the timeout given to a call that ignores cancellation,
             before it is abandoned and counted as a timeout.
@@ -105,9 +106,7 @@ class IntegrationRunner(RunnerControls):
         for integration in registry.get_configured(settings):
             name = integration.name
             policy = self._policy_for(name)
-            breaker = _breaker.make_breaker(
-                name, policy.fail_max, policy.reset_timeout, self.storage.state_storage(name)
-            )
+            breaker = _breaker.make_breaker(name, policy, self.storage.state_storage(name))
             slot = Slot(name, display_name_of(integration), integration, breaker, policy)
             slot.declares_secrets = declares_secrets(integration)
             slot.known_state = _breaker.storage_state(breaker)
@@ -172,17 +171,17 @@ class IntegrationRunner(RunnerControls):
         if flight is not None:
             flight.waiters += 1
             return flight
-        t0 = _perf()
+        t0, now = _perf(), _now()
         with _breaker.batch(slot.breaker):
-            admitted = "isolated" if slot.isolated else _breaker.admit(slot.breaker)
+            admitted = "isolated" if slot.isolated else _breaker.admit(slot.breaker, now)
         if isinstance(admitted, float) or admitted == "isolated":
-            return self._refuse(slot, run_id, t0, admitted)
+            return self._refuse(slot, run_id, t0, now, admitted)
         before: State = admitted
         if before != slot.known_state:
             self._observe(slot, before)
         active = slot.fault
         flight = Flight(
-            slot, run_id, before, _now(), t0, loop.time() + slot.policy.timeout + self.grace,
+            slot, run_id, before, now, t0, loop.time() + slot.policy.timeout + self.grace,
             active.fault.label if active else None,
         )  # fmt: skip
         slot.flight = flight
@@ -191,7 +190,7 @@ class IntegrationRunner(RunnerControls):
         return flight
 
     def _refuse(
-        self, slot: Slot, run_id: int, t0: float, refusal: float | str
+        self, slot: Slot, run_id: int, t0: float, now: float, refusal: float | str
     ) -> IntegrationResult:
         """Answer for a breaker that refuses calls: ``fetch`` is not called."""
         state: State
@@ -202,7 +201,7 @@ class IntegrationRunner(RunnerControls):
         if state != slot.known_state:
             self._observe(slot, state)
         fault = slot.fault.fault.label if slot.fault else None
-        self._record(slot, run_id, _now(), _perf() - t0, "circuit_open", error, state, state, fault)
+        self._record(slot, run_id, now, _perf() - t0, "circuit_open", error, state, state, fault)
         return IntegrationResult(slot.name, False, None, error)
 
     async def _fly(self, flight: Flight) -> None:
@@ -261,7 +260,8 @@ class IntegrationRunner(RunnerControls):
         try:
             with _breaker.batch(slot.breaker):
                 if not slot.isolated:  # isolated by hand meanwhile: it stays so, uncounted
-                    _breaker.settle(slot.breaker, failure)
+                    end = flight.started_at + duration
+                    _breaker.settle(slot.breaker, failure, end, duration)
                 after = self._state_of(slot)
             slow = (
                 outcome == "ok"

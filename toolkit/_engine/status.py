@@ -35,6 +35,10 @@ class BreakerStatus:
     taken_at: datetime
     storage: str = "memory"
     storage_ok: bool = True
+    window_failure_rate: float = math.nan
+    """Failures / recorded calls in the policy's window (NaN below min_calls or no window)."""
+    window_slow_rate: float = math.nan
+    """Slow / recorded calls in the policy's window (NaN below min_calls or no window)."""
 
     @property
     def trial_label(self) -> str:
