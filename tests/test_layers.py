@@ -58,12 +58,12 @@ def test_the_tree_keeps_every_contract() -> None:
         (
             "toolkit._engine.status",
             "from toolkit._view import palette",
-            "Layers: demo above ops above fleet above checks | view above the engine",
+            "Layers: demo, ops | archive, fleet, checks | view, engine (top to bottom)",
         ),
         (
             "toolkit._checks.report",
             "from toolkit._view import palette",
-            "Layers: demo above ops above fleet above checks | view above the engine",
+            "Layers: demo, ops | archive, fleet, checks | view, engine (top to bottom)",
         ),
         ("toolkit._checks.command", "import ipywidgets", "Checks render nothing"),
         (

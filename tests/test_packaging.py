@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAMES: dict[str, str] = {
     "redis": "redis-py",
     "playwright": "playwright-python",
+    "duckdb": "python-duckdb",
 }
 
 # Conda entries that pyproject.toml states elsewhere (requires-python) or not at all.

@@ -44,6 +44,7 @@ from toolkit._engine.storage import BreakerStorage, MemoryStorage
 
 if TYPE_CHECKING:
     from toolkit import frames, health, integrations, metrics, plots
+    from toolkit._archive.archive import Archive
     from toolkit._checks.config import load_config
     from toolkit._fleet.control import Fleet
     from toolkit._fleet.storage import RedisStorage
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from toolkit.integrations import HttpCheck, TcpCheck, integration
 
 __all__ = [
+    "Archive",
     "BadResultError",
     "BreakerEvent",
     "BreakerStatus",
@@ -101,6 +103,7 @@ __all__ = [
 
 # name -> (module, attribute or None for the module itself)
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "Archive": ("toolkit._archive.archive", "Archive"),
     "Dashboard": ("toolkit._view.dashboard", "Dashboard"),
     "Fleet": ("toolkit._fleet.control", "Fleet"),
     "HttpCheck": ("toolkit._checks.http", "HttpCheck"),

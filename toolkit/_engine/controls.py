@@ -15,6 +15,7 @@ from typing import Any, Self
 import pybreaker
 
 from toolkit._engine import breaker as _breaker
+from toolkit._engine.attachment import RunnerAttachment
 from toolkit._engine.context import current_runner
 from toolkit._engine.contract import Integration
 from toolkit._engine.errors import ConfigError, UnknownIntegrationError
@@ -41,6 +42,7 @@ class RunnerControls(RunnerRecorder):
     history: CallHistory
     events: EventLog
     storage: BreakerStorage
+    archive: RunnerAttachment | None
 
     # ------------------------------------------------------------ lookups
     def _slot(self, name: str) -> Slot:
@@ -242,7 +244,7 @@ class RunnerControls(RunnerRecorder):
                     logger.exception("closing integration %r failed; ignored", slot.name)
         finally:
             current_runner.reset(token)
-        if getattr(self.storage, "detach", None) is not None:
+        if getattr(self.storage, "detach", None) is not None or self.archive is not None:
             await asyncio.to_thread(self._detach_storage)
 
     def _detach_storage(self) -> None:
@@ -252,6 +254,11 @@ class RunnerControls(RunnerRecorder):
                 detach(self)
             except Exception:
                 logger.exception("detaching from %r failed; ignored", self.storage)
+        if self.archive is not None:  # the archive writes out what it holds of this runner
+            try:
+                self.archive.detach(self)
+            except Exception:
+                logger.exception("detaching from %r failed; ignored", self.archive)
 
     def close(self) -> None:
         """``aclose()`` the integrations, then release the private loop of the ``*_sync`` methods.

@@ -12,13 +12,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from toolkit._engine import breaker as _breaker
-from toolkit._engine.history import CallHistory, CallRecord, EventLog, Outcome, State
+from toolkit._engine.history import (
+    BreakerEvent,
+    CallHistory,
+    CallRecord,
+    EventLog,
+    Outcome,
+    State,
+)
 from toolkit._engine.slot import Slot
 from toolkit._engine.tally import CallSink
 
 logger = logging.getLogger("toolkit")
 
 Observer = Callable[[CallRecord], None]
+EventObserver = Callable[[BreakerEvent], None]
 _now = time.time
 
 
@@ -30,6 +38,7 @@ class RunnerRecorder:
     _observers: list[Observer]
     _failed_observers: set[int]
     _sinks: list[CallSink]
+    _event_observers: list[EventObserver]
 
     def _record(
         self, slot: Slot, run_id: int, started_at: float, duration: float, outcome: Outcome,
@@ -65,7 +74,15 @@ class RunnerRecorder:
         if state == old:
             return
         slot.known_state = state
-        self.events.append(_now(), slot.name, old, state)
+        at = _now()
+        self.events.append(at, slot.name, old, state)
+        if self._event_observers:
+            event = BreakerEvent(datetime.fromtimestamp(at, UTC), slot.name, old, state)
+            for event_observer in list(self._event_observers):
+                try:
+                    event_observer(event)
+                except Exception:
+                    self._observer_failed(event_observer)
         if by_hand:
             logger.info("circuit breaker %r set by hand: %s -> %s", slot.name, old, state)
         elif state == "open":
@@ -97,6 +114,14 @@ class RunnerRecorder:
     def remove_observer(self, observer: Observer) -> None:
         """Stop calling ``observer``."""
         self._observers.remove(observer)
+
+    def add_event_observer(self, observer: EventObserver) -> None:
+        """Call ``observer(event)`` after every breaker state change; what it raises is logged."""
+        self._event_observers.append(observer)
+
+    def remove_event_observer(self, observer: EventObserver) -> None:
+        """Stop calling ``observer``."""
+        self._event_observers.remove(observer)
 
     def add_call_sink(self, sink: CallSink) -> None:
         """Call ``sink.add(name, outcome, duration_s)`` after every call (a ``CallTally``).

@@ -20,13 +20,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolkit._engine import breaker as _breaker
+from toolkit._engine.attachment import RunnerAttachment
 from toolkit._engine.context import current_runner
 from toolkit._engine.contract import display_name_of
 from toolkit._engine.controls import RunnerControls
 from toolkit._engine.errors import ConfigError, IntegrationTimeoutError, UnknownIntegrationError
 from toolkit._engine.history import DEFAULT_MAXLEN, CallHistory, EventLog, Outcome, State
 from toolkit._engine.policy import Policy
-from toolkit._engine.recorder import Observer
+from toolkit._engine.recorder import EventObserver, Observer
 from toolkit._engine.registry import IntegrationRegistry
 from toolkit._engine.results import IntegrationResult, IntegrationResults, IntegrationSection
 from toolkit._engine.slot import (
@@ -69,6 +70,9 @@ class IntegrationRunner(RunnerControls):
             before it is abandoned and counted as a timeout.
         storage: where breaker state lives; ``MemoryStorage()`` by default,
             ``RedisStorage`` to share it across a fleet.
+        archive: where calls and breaker events are kept beyond ``history_size``
+            (``toolkit.Archive(path)``: Parquet, written from a background thread);
+            attached here, flushed and detached by ``close()``.
 
     Raises:
         ConfigError: a setting or policy value that cannot be used, saying which.
@@ -89,6 +93,7 @@ class IntegrationRunner(RunnerControls):
         history_size: int = DEFAULT_MAXLEN,
         grace: float = 0.25,
         storage: BreakerStorage | None = None,
+        archive: RunnerAttachment | None = None,
     ) -> None:
         self._default = Policy(timeout, fail_max, reset_timeout, slow_after)
         if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace < 60:
@@ -116,12 +121,16 @@ class IntegrationRunner(RunnerControls):
         self._observers: list[Observer] = []
         self._failed_observers: set[int] = set()
         self._sinks: list[CallSink] = []
+        self._event_observers: list[EventObserver] = []
         self._abandoned: set[asyncio.Task[None]] = set()
         self._bridge = SyncBridge()
         self._control_version = 0
         attach = getattr(self.storage, "attach", None)
         if attach is not None:  # a shared storage may stream this runner's calls
             attach(self)
+        self.archive = archive
+        if archive is not None:  # it observes calls and events until close()
+            archive.attach(self)
 
     # ----------------------------------------------------------------- running
     async def run_all(self) -> IntegrationResults:
