@@ -255,3 +255,42 @@ def test_a_reader_that_goes_away_ends_watch_quietly(
     with process.stderr:
         stderr = process.stderr.read()
     assert process.wait(timeout=20) == 0 and stderr == b""
+
+
+class _Unreadable:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr refused")
+
+    __str__ = __repr__
+
+
+async def test_report_survives_unreadable_and_huge_data_and_caps_it_with_a_note() -> None:
+    from toolkit._engine.shown import SHOWN_CHARS
+
+    huge = "h" * 3_000_000
+
+    @integration(name="odd")
+    async def odd() -> dict[str, object]:
+        return {"strange": _Unreadable(), "huge": huge, "many": list(range(5_000))}
+
+    @integration(name="loud")
+    async def loud() -> None:
+        raise RuntimeError("e " * 1_000_000)
+
+    registry = IntegrationRegistry()
+    registry.register(odd)
+    registry.register(loud)
+    async with IntegrationRunner(registry, timeout=2, fail_max=5) as runner:
+        reporter = Reporter(runner)
+        rnd = reporter.round(1, await runner.run_all(), [])
+        text = reporter.text(rnd, full=True)
+        document = json.loads(reporter.json(rnd, indent=None))
+    assert len(text) < 10 * SHOWN_CHARS
+    assert "strange=<unreadable _Unreadable>" in text
+    assert "characters]" in text  # the long error is cut with a note
+    data = document["results"][0]["data"]
+    assert data["strange"] == "<unreadable _Unreadable>"
+    assert data["huge"] == "h" * SHOWN_CHARS + f"… [+{3_000_000 - SHOWN_CHARS:,} characters]"
+    assert data["many"][:3] == [0, 1, 2] and data["many"][-1] == "… [+4,000 items]"
+    error = document["results"][1]["error"]
+    assert len(error) < SHOWN_CHARS + 40 and error.endswith("characters]")

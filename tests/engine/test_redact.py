@@ -73,8 +73,10 @@ class TestRules:
         text = f"sent hkSEKRET444; h11: Illegal header value {secret.encode()!r} or {secret!r}"
         assert redact_text(text, [secret]) == "sent ***; h11: Illegal header value b'***' or '***'"
 
-    def test_very_short_declared_secrets_are_not_masked(self) -> None:
-        assert redact_text("a bc", ["a", "bc"]) == "a bc"
+    def test_short_declared_secrets_are_masked_where_they_stand_alone(self) -> None:
+        assert redact_text("a bc about", ["a", "bc"]) == "*** *** about"
+        assert redact_text("pw=bc&x=1 abc bcd", ["bc"]) == "pw=***&x=1 abc bcd"
+        assert redact_text("user %C3%A9 sent", ["é"]) == "user *** sent"
 
     def test_secret_headers_are_masked_others_kept(self) -> None:
         headers = {"Authorization": "Bearer x", "X-Api-Key": "k", "Accept": "json", "X-Mine": "m"}

@@ -428,3 +428,36 @@ def test_latency_window_ignores_durations_that_are_not_numbers() -> None:
         recent.add("ok", ms)
     assert recent.ran == [1.0, 4.0]  # the last three calls, NaN left out
     assert recent.counts["ok"] == 3
+
+
+def test_a_huge_error_is_capped_everywhere_with_a_note_of_the_cut() -> None:
+    from toolkit._view.shown import SHOWN_CHARS
+
+    huge = "word " * 400_000  # 2,000,000 characters
+    runner = IntegrationRunner(registry_of(Probe("big")), timeout=0.5, fail_max=5)
+    runner.inject("big", Fault.fail(huge))
+    dash = Dashboard(runner)
+    try:
+        dash.controls.run_all.click()
+        texts = "".join(html_values(dash))
+        error = runner.history[-1].error
+        assert error is not None and len(error) > 1_900_000
+        assert len(texts) < 20 * SHOWN_CHARS + 50_000  # the error is shown capped, not whole
+        assert f"… [+{len(error) - SHOWN_CHARS:,} characters]" in texts
+    finally:
+        dash.close()
+        runner.close()
+
+
+def test_a_failing_handler_whose_error_text_raises_is_still_shown(
+    dash: Dashboard, runner: IntegrationRunner
+) -> None:
+    class Unreadable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    def boom() -> None:
+        raise Unreadable()
+
+    dash._act("probe", boom)
+    assert dash.last_error.endswith("probe failed: Unreadable: Unreadable()")  # its repr

@@ -114,3 +114,16 @@ def test_latency_keeps_fast_calls_readable_under_a_long_timeout() -> None:
         assert any(t.get_text() == "timeout 30 s (off scale)" for t in ax.texts)
     finally:
         runner.close()
+
+
+def test_a_long_name_is_cut_to_the_label_cap_with_a_note_and_dollars_stay_text() -> None:
+    long_name = "$x$" + "n" * 9_997
+    runner = IntegrationRunner(registry_of(Probe(long_name)), timeout=0.2)
+    try:
+        runner.run_all_sync()
+        ax = plots.timeline(runner)
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        kept = long_name[: _plots.LABEL_CHARS].replace("$", r"\$")
+        assert labels == [f"{kept}… [+{10_000 - _plots.LABEL_CHARS:,} characters]"]
+    finally:
+        runner.close()

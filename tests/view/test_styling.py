@@ -114,3 +114,42 @@ def test_an_infinite_duration_leaves_the_other_bars_in_place() -> None:
     html = frames.style(df).to_html()
     widths = re.findall(r"linear-gradient\(90deg, #[0-9a-f]+ ([0-9.]+)%", html)
     assert sorted(widths) == ["100.0", "50.0"]
+
+
+class Unreadable:
+    """A value whose ``str`` and ``repr`` both raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr refused")
+
+    __str__ = __repr__
+
+    def __float__(self) -> float:
+        raise RuntimeError("float refused")
+
+
+def test_values_whose_repr_raises_render_marked_in_cells_labels_and_rules() -> None:
+    columns = ["name", "data", "state", "outcome", "duration_ms", "success_rate", Unreadable()]
+    df = pd.DataFrame(
+        [
+            ["a", Unreadable(), Unreadable(), Unreadable(), Unreadable(), Unreadable(), 1],
+            ["b", {"k": Unreadable()}, "open", "ok", 1.5, 0.5, 2],
+        ],
+        index=pd.Index([Unreadable(), "row"], dtype=object),
+        columns=pd.Index(columns, dtype=object),
+    )
+    html = frames.style(df).to_html()
+    assert html.count("&lt;unreadable Unreadable&gt;") >= 7
+    assert "{&#x27;k&#x27;: &lt;unreadable Unreadable&gt;}" in html
+    assert f"background-color: {STATE_COLORS['open']}" in html  # the readable cell keeps its rule
+
+
+def test_a_huge_value_is_cut_to_the_cell_cap_with_a_note() -> None:
+    from toolkit._view.styling import CELL_CHARS
+
+    huge = "y" * 5_000_000
+    df = pd.DataFrame({"name": ["a"], "data": [huge]}, index=pd.Index(["z" * 20_000]))
+    html = frames.style(df).to_html()
+    assert len(html) < 3 * CELL_CHARS + 3000
+    assert "y" * CELL_CHARS + f"… [+{5_000_000 - CELL_CHARS:,} characters]" in html
+    assert "z" * CELL_CHARS + f"… [+{20_000 - CELL_CHARS:,} characters]" in html

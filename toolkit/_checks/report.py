@@ -1,7 +1,11 @@
 """What ``python -m toolkit check`` prints: tables for people, JSON for machines.
 
 Everything shown passes through the masking of ``toolkit._engine.redact`` once more, with the
-secrets every check declares: a report is the last place a credential could leak.
+secrets every check declares: a report is the last place a credential could leak. Then it
+is capped by ``shown``: a table cell shows at most ``SHOWN_CHARS`` characters, a JSON string
+as many and a JSON list ``SHOWN_ITEMS`` items, each with a note of what was cut, and a value
+whose ``repr`` raises is marked rather than fatal. Text is masked before it is cut, over a
+window wider than the cut, so no cut ever ends in the first characters of a secret.
 """
 
 from __future__ import annotations
@@ -16,9 +20,14 @@ from typing import Any
 from toolkit._engine.redact import redact_data, redact_text, secrets_of
 from toolkit._engine.results import IntegrationResults
 from toolkit._engine.runner import IntegrationRunner
+from toolkit._engine.shown import SHOWN_CHARS, Shown, shown
 from toolkit._engine.status import BreakerStatus
 
 _HIDDEN = ("elapsed_ms", "truncated")
+SHOWN_ITEMS = 1000
+"""Items of one JSON list written; the rest are replaced by one note of how many were cut."""
+_MASK_WINDOW = 8 * SHOWN_CHARS
+"""Characters of a value masked before it is cut to ``SHOWN_CHARS``."""
 
 
 @dataclass(slots=True)
@@ -150,7 +159,7 @@ class Reporter:
             "skipped": rnd.skipped,
             "changes": rnd.changes,
         }
-        masked = _finite(redact_data(document, self.secrets()))
+        masked = _capped(_finite(redact_data(document, self.secrets())))
         return json.dumps(masked, indent=indent, allow_nan=False)
 
 
@@ -163,10 +172,16 @@ def _breaker_rows(statuses: Iterable[BreakerStatus]) -> list[list[str]]:
 
 def _table(rows: Sequence[Sequence[str]], secrets: list[str]) -> list[str]:
     """Rows as left-aligned columns, secrets masked."""
-    cells = [[redact_text(" ".join(str(c).split()), secrets) for c in row] for row in rows]
+    cells = [[_cell(c, secrets) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     joined = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells)
     return [f"  {line}".rstrip() for line in joined]
+
+
+def _cell(value: object, secrets: list[str], limit: int = SHOWN_CHARS) -> str:
+    """A value as one line of a table cell: masked, then cut to ``limit`` with a note."""
+    line = " ".join(shown(value, _MASK_WINDOW).split())
+    return shown(redact_text(line, secrets), limit)
 
 
 def _summary(data: Any, limit: int = 80) -> str:
@@ -175,13 +190,13 @@ def _summary(data: Any, limit: int = 80) -> str:
         return ""
     if isinstance(data, dict):
         parts = [
-            f"{k}={v}"
+            f"{shown(k, _MASK_WINDOW)}={shown(v, _MASK_WINDOW)}"
             for k, v in data.items()
             if k not in _HIDDEN and not (k == "note" and not data.get("truncated"))
         ]
         text = " ".join(parts)
     else:
-        text = str(data)
+        text = shown(data, _MASK_WINDOW)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -200,13 +215,28 @@ def _finite(data: Any) -> Any:
     return data
 
 
+def _capped(data: Any) -> Any:
+    """``data`` with long strings and lists cut, each with a note of what was cut."""
+    if isinstance(data, str):
+        return data if len(data) <= SHOWN_CHARS else shown(data)
+    if isinstance(data, dict):
+        return {key: _capped(value) for key, value in data.items()}
+    if isinstance(data, list):
+        kept = [_capped(value) for value in data[:SHOWN_ITEMS]]
+        if len(data) > SHOWN_ITEMS:
+            kept.append(Shown("", len(data) - SHOWN_ITEMS, "items").note)
+        return kept
+    return data
+
+
 def _jsonable(data: Any) -> Any:
-    """``data`` as JSON can hold it (anything else by its ``str``)."""
+    """``data`` as JSON can hold it (anything else as ``shown`` writes it)."""
     try:
         json.dumps(data)
-    except (TypeError, ValueError):
-        try:
-            return json.loads(json.dumps(data, default=str))
-        except ValueError:  # a container that holds itself
-            return str(data)
-    return data
+        return data
+    except Exception:  # not JSON, or a value whose own methods raise
+        pass
+    try:
+        return json.loads(json.dumps(data, default=shown))
+    except Exception:  # a container that holds itself, keys JSON cannot have
+        return shown(data, _MASK_WINDOW)

@@ -29,12 +29,14 @@ ON_COLOR: Final = "#ffffff"
 
 def state_color(state: object) -> str:
     """The colour of ``state``; grey for anything that is not a breaker state."""
-    return STATE_COLORS.get(str(state), MUTED_COLOR)
+    return STATE_COLORS.get(state, MUTED_COLOR) if isinstance(state, str) else MUTED_COLOR
 
 
 def outcome_color(outcome: object) -> str:
     """The colour of ``outcome``; grey for anything that is not a call outcome."""
-    return OUTCOME_COLORS.get(str(outcome), MUTED_COLOR)
+    if not isinstance(outcome, str):
+        return MUTED_COLOR
+    return OUTCOME_COLORS.get(outcome, MUTED_COLOR)
 
 
 def rate_color(rate: float) -> str:

@@ -14,6 +14,7 @@ from matplotlib.patches import Patch
 from toolkit._engine.history import OUTCOMES, STATES
 from toolkit._view import frames
 from toolkit._view.palette import MUTED_COLOR, outcome_color, state_color
+from toolkit._view.shown import shown
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,6 +26,7 @@ __all__ = ["latency", "timeline"]
 MAX_LABELS = 40
 """More integrations than this and only every n-th gets a tick label."""
 LABEL_CHARS = 32
+"""Characters of an integration's name shown as a tick label; the rest is cut with a note."""
 MARKERS = {"ok": "o", "error": "x", "timeout": "^", "circuit_open": "."}
 
 
@@ -175,10 +177,9 @@ def _label_rows(ax: Axes, names: list[str]) -> None:
     ax.set_yticks(ticks, [_plain(names[i]) for i in ticks], fontsize=9 if len(names) <= 20 else 7)
 
 
-def _plain(name: str) -> str:
-    """A label Matplotlib shows as typed: clipped, with ``$`` kept out of mathtext."""
-    label = name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
-    return label.replace("$", r"\$")
+def _plain(name: object) -> str:
+    """A label Matplotlib shows as typed: cut with a note, ``$`` kept out of mathtext."""
+    return shown(name, LABEL_CHARS).replace("$", r"\$")
 
 
 def _time_axis(ax: Axes) -> None:

@@ -3,7 +3,9 @@
 ``style(df)`` recognises the frames' columns by name, so it styles any of them (and
 any slice or join of them). Every cell, index label, header and axis name is
 HTML-escaped: pandas' ``Styler`` escapes none of them by default, and a
-``format(escape="html")`` still leaves axis names and non-string cells raw.
+``format(escape="html")`` still leaves axis names and non-string cells raw. Every
+text goes through ``shown``: a value whose ``repr`` raises is marked, not fatal, and
+a cell shows at most ``CELL_CHARS`` characters and a note of how many were cut.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 
 from toolkit._engine.errors import ConfigError
 from toolkit._view.palette import BAR_COLOR, ON_COLOR, outcome_color, rate_color, state_color
+from toolkit._view.shown import SHOWN_CHARS, shown
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler  # imports jinja2: only when styling
@@ -29,6 +32,8 @@ OUTCOME_COLUMNS = frozenset({"outcome", "last_outcome"})
 FLAG_COLUMNS = frozenset({"success", "storage_ok"})
 RATE_COLUMNS = frozenset({"success_rate"})
 SECONDS_COLUMNS = frozenset({"trial_in_s", "timeout_s", "reset_timeout_s"})
+CELL_CHARS = SHOWN_CHARS
+"""Characters of one cell, label or axis name shown; the rest is cut with a note."""
 
 
 def style(df: pd.DataFrame, *, bars: bool = True) -> Styler:
@@ -43,18 +48,19 @@ def style(df: pd.DataFrame, *, bars: bool = True) -> Styler:
             f"style() needs a pandas DataFrame such as toolkit.frames.breakers(runner), "
             f"got {type(df).__name__}"
         )
-    shown = df.copy(deep=False)
-    shown.index = shown.index.set_names([_name(n) for n in shown.index.names])
-    shown.columns = shown.columns.set_names([_name(n) for n in shown.columns.names])
-    rows, columns = list(shown.index), list(shown.columns)
-    hide_rows = isinstance(shown.index, pd.RangeIndex)
-    unique = shown.index.is_unique and shown.columns.is_unique
+    frame = df.copy(deep=False)
+    frame.index = frame.index.set_names([_name(n) for n in frame.index.names])
+    frame.columns = frame.columns.set_names([_name(n) for n in frame.columns.names])
+    rows, columns = list(frame.index), list(frame.columns)
+    hide_rows = isinstance(frame.index, pd.RangeIndex)
+    unique = _plain(frame.index) and _plain(frame.columns)
     if not unique:
-        # Styler cannot address repeated labels (calls indexed by name, a concat):
+        # Styler cannot address repeated labels (calls indexed by name, a concat), and
+        # pandas formats labels itself, so one whose repr raises would break it:
         # style by position, then show the original labels.
-        shown = shown.set_axis(pd.RangeIndex(len(rows)), axis=0)
-        shown = shown.set_axis(pd.RangeIndex(len(columns)), axis=1)
-    styler = shown.style
+        frame = frame.set_axis(pd.RangeIndex(len(rows)), axis=0)
+        frame = frame.set_axis(pd.RangeIndex(len(columns)), axis=1)
+    styler = frame.style
     styler.format(_text, escape=None)
     styler.format_index(_text, axis=0, escape=None)
     styler.format_index(_text, axis=1, escape=None)
@@ -72,8 +78,24 @@ def style(df: pd.DataFrame, *, bars: bool = True) -> Styler:
     if hide_rows:
         styler.hide(axis="index")
     for position, label in enumerate(columns):
-        _style_column(styler, shown, shown.columns[position], str(label), position, bars)
+        key = label if isinstance(label, str) else shown(label, CELL_CHARS)
+        _style_column(styler, frame, frame.columns[position], key, position, bars)
     return styler
+
+
+_PLAIN_LABELS = (str, int, float, np.number, pd.Timestamp, pd.Timedelta)
+
+
+def _plain(index: pd.Index) -> bool:
+    """Labels ``Styler`` can address and format itself: unique, and of plain types only."""
+    if not index.is_unique:
+        return False
+    if isinstance(index, pd.RangeIndex) or index.dtype.kind in "biufcmM":
+        return True
+    levels = index.levels if isinstance(index, pd.MultiIndex) else [index]
+    return all(
+        value is None or isinstance(value, _PLAIN_LABELS) for level in levels for value in level
+    )
 
 
 def _style_column(
@@ -126,7 +148,7 @@ def _guarded(format_number: Callable[[float], str]) -> Callable[[Any], str]:
             return ""
         try:
             return format_number(float(value))
-        except (TypeError, ValueError):
+        except Exception:  # not a number, or one whose __float__ raises
             return _text(value)
 
     return formatter
@@ -134,12 +156,12 @@ def _guarded(format_number: Callable[[float], str]) -> Callable[[Any], str]:
 
 def _text(value: Any) -> str:
     """Any value as escaped text; missing values as an empty cell."""
-    return "" if _missing(value) else html.escape(str(value))
+    return "" if _missing(value) else html.escape(shown(value, CELL_CHARS))
 
 
 def _name(value: Hashable) -> Hashable:
     """An axis name, escaped (``Styler`` renders axis names as raw HTML)."""
-    return None if value is None else html.escape(str(value))
+    return None if value is None else html.escape(shown(value, CELL_CHARS))
 
 
 _percent = _guarded(lambda v: f"{v:.0%}")

@@ -23,6 +23,7 @@ import ipywidgets as widgets
 from toolkit._engine.errors import ConfigError, ToolkitError
 from toolkit._view.dashboard.actions import Actions, running_loop
 from toolkit._view.dashboard.tables import STYLE, esc
+from toolkit._view.shown import shown
 
 logger = logging.getLogger("toolkit.dashboard")
 
@@ -189,7 +190,7 @@ class LiveView(widgets.VBox):
     # -------------------------------------------------------------- errors
     def _report(self, label: str, exc: BaseException) -> None:
         """Show a failed handler on the dashboard and log it once; never raise."""
-        text = f"{label} failed: {type(exc).__name__}: {exc}"
+        text = f"{label} failed: {type(exc).__name__}: {shown(exc)}"
         if text != self._last_logged:
             # a refused value (ToolkitError) needs no traceback; anything else does
             trace = None if isinstance(exc, ToolkitError) else (type(exc), exc, exc.__traceback__)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from toolkit._engine.history import STATES
 from toolkit._view.palette import MUTED_COLOR, ON_COLOR, outcome_color, rate_color, state_color
+from toolkit._view.shown import shown, shown_parts
 
 if TYPE_CHECKING:
     from toolkit._engine.history import BreakerEvent, CallRecord
@@ -35,17 +36,18 @@ STYLE = f"""<style>
 
 
 def esc(value: object) -> str:
-    """Escape any value for HTML text or a quoted attribute."""
-    return html.escape(str(value), quote=True)
+    """Any value escaped for HTML text or a quoted attribute, capped by ``shown``."""
+    return html.escape(shown(value), quote=True)
 
 
-def clip(text: str | None, limit: int = ERROR_CHARS) -> str:
-    """Escaped text cut to ``limit`` characters, the whole of it in a tooltip."""
-    if not text:
+def clip(text: object, limit: int = ERROR_CHARS) -> str:
+    """Escaped text cut to ``limit`` characters, more of it (``shown``'s cap) in a tooltip."""
+    if text is None or text == "":
         return ""
-    if len(text) <= limit:
-        return esc(text)
-    return f'<span title="{esc(text)}">{esc(text[: limit - 1])}…</span>'
+    short = shown_parts(text, limit)
+    if not short.cut:
+        return esc(short.text)
+    return f'<span title="{esc(text)}">{esc(short.text[: limit - 1])}…</span>'
 
 
 def chip(state: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit._view.shown import SHOWN_CHARS, Shown, shown, shown_parts
+from toolkit._engine.shown import SHOWN_CHARS, Shown, shown, shown_parts
 
 
 class Unreadable:
