@@ -7,7 +7,9 @@ has its columns even when there is nothing to show.
 ``breakers(runner)`` one row per integration, most severe state first:
     name, display_name, state, failures, fail_max, opened_at, trial_in_s,
     timeout_s, reset_timeout_s, in_flight, fault, last_outcome, last_duration_ms,
-    last_error, storage, storage_ok
+    last_error, storage, storage_ok, window_failure_rate, window_slow_rate
+    (the rate window's failures and slow calls / recorded calls: NaN below
+    ``min_calls`` and for breakers counting consecutive failures)
 ``calls(runner)`` one row per recorded call, by start time:
     run_id, name, started_at, duration_ms, outcome, error, state_before,
     state_after, fault, slow

@@ -91,3 +91,28 @@ def test_two_sources_on_one_provider_both_report() -> None:
         handle.close()
     first.close()
     second.close()
+
+
+def test_window_rates_are_observed_once_min_calls_are_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import toolkit._ops.otel as otel
+
+    monkeypatch.setattr(otel, "SNAPSHOT_TTL_S", 0.0)  # each collection reads the runner anew
+    probe = Probe("rated", "raise")
+    runner = IntegrationRunner(
+        registry_of(probe, Probe("counted")),
+        policies={"rated": {"window": 4, "min_calls": 2, "failure_rate": 1.0}},
+    )
+    reader = InMemoryMetricReader()
+    instruments = instrument(runner, MeterProvider(metric_readers=[reader]))
+    runner.run_one_sync("rated")
+    assert value(points(reader), "toolkit.breaker.window.failure_rate", name="rated") is None
+    probe.behaviour = "ok"
+    runner.run_all_sync()
+    found = points(reader)
+    assert value(found, "toolkit.breaker.window.failure_rate", name="rated").value == 0.5
+    assert value(found, "toolkit.breaker.window.slow_rate", name="rated").value == 0.0
+    assert value(found, "toolkit.breaker.window.failure_rate", name="counted") is None
+    instruments.close()
+    runner.close()

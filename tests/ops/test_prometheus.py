@@ -220,3 +220,31 @@ def test_a_batch_sent_twice_is_counted_once(redis_server: RedisServer) -> None:
         client.close()
         collector.render()
         assert collector.tally.count("svc", "ok") == 4
+
+
+@pytest.mark.parametrize(("naming", "scale"), [("toolkit", 1.0), ("resilience4j", 100.0)])
+def test_window_rates_are_exported_once_min_calls_are_recorded(naming: str, scale: float) -> None:
+    probe = Probe("rated", "raise")
+    runner = IntegrationRunner(
+        registry_of(probe, Probe("counted")), slow_after=30.0,
+        policies={"rated": {"window": 4, "min_calls": 2, "failure_rate": 1.0}},
+    )  # fmt: skip
+    registry, _ = registered(runner, naming)
+    failure, slow = (
+        ("toolkit_breaker_window_failure_rate", "toolkit_breaker_window_slow_rate")
+        if naming == "toolkit"
+        else (
+            "resilience4j_circuitbreaker_failure_rate",
+            "resilience4j_circuitbreaker_slow_call_rate",
+        )
+    )
+    runner.run_one_sync("rated")
+    below = registry.get_sample_value(failure, {"name": "rated"})
+    assert below == (None if naming == "toolkit" else -1.0)
+    probe.behaviour = "ok"
+    runner.run_one_sync("rated")
+    assert registry.get_sample_value(failure, {"name": "rated"}) == 0.5 * scale
+    assert registry.get_sample_value(slow, {"name": "rated"}) == 0.0
+    counted = registry.get_sample_value(failure, {"name": "counted"})
+    assert counted == (None if naming == "toolkit" else -1.0)
+    runner.close()

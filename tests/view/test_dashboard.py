@@ -461,3 +461,22 @@ def test_a_failing_handler_whose_error_text_raises_is_still_shown(
 
     dash._act("probe", boom)
     assert dash.last_error.endswith("probe failed: Unreadable: Unreadable()")  # its repr
+
+
+def test_a_rate_window_shows_its_failure_rate() -> None:
+    probe = Probe("rated", "raise")
+    runner = IntegrationRunner(
+        registry_of(probe), policies={"rated": {"window": 4, "min_calls": 2, "failure_rate": 1.0}}
+    )
+    dashboard = Dashboard(runner, interval=0.05)
+    try:
+        runner.run_all_sync()
+        dashboard.refresh()
+        assert "1 / 3" in dashboard.rows["rated"].details.value  # below min_calls: no rate
+        probe.behaviour = "ok"
+        runner.run_all_sync()
+        dashboard.refresh()
+        assert "50% fail" in dashboard.rows["rated"].details.value
+    finally:
+        dashboard.close()
+        runner.close()

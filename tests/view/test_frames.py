@@ -145,3 +145,24 @@ def test_results_accepts_a_runner_for_its_last_run() -> None:
     with pytest.raises(TypeError, match="IntegrationResults of a run"):
         frames.results("not results")  # type: ignore[arg-type]
     runner.close()
+
+
+def test_breakers_show_the_window_rates_nan_below_min_calls() -> None:
+    probes = [Probe("rated", "raise"), Probe("counted", "raise")]
+    runner = IntegrationRunner(
+        registry_of(*probes),
+        fail_max=9,
+        policies={"rated": {"window": 4, "min_calls": 2, "failure_rate": 1.0}},
+    )
+    runner.run_all_sync()
+    df = frames.breakers(runner).set_index("name")
+    assert df[["window_failure_rate", "window_slow_rate"]].isna().all().all()
+    probes[0].behaviour = "ok"
+    runner.run_all_sync()
+    df = frames.breakers(runner).set_index("name")
+    assert df.loc["rated", "window_failure_rate"] == 0.5
+    assert df.loc["rated", "window_slow_rate"] == 0.0
+    assert df["window_failure_rate"].isna()["counted"]
+    assert str(df["window_failure_rate"].dtype) == "float64"
+    assert list(df.columns)[-2:] == ["window_failure_rate", "window_slow_rate"]
+    runner.close()

@@ -8,7 +8,9 @@ for OpenTelemetry's own recording.
 
 Instruments (attribute ``name`` unless said): ``toolkit.breaker.state`` (gauge, 1 or 0,
 with ``state``), ``toolkit.breaker.failures``, ``toolkit.breaker.trial_in`` (s, open
-breakers), ``toolkit.storage.reachable`` (with ``storage``), ``toolkit.calls``
+breakers), ``toolkit.breaker.window.failure_rate`` and
+``toolkit.breaker.window.slow_rate`` (0 to 1, rate-based breakers once ``min_calls``
+are recorded), ``toolkit.storage.reachable`` (with ``storage``), ``toolkit.calls``
 (counter, with ``outcome``, refused answers included as ``circuit_open``) and
 ``toolkit.call.duration`` (histogram, s, calls that ran, with ``outcome``).
 """
@@ -84,6 +86,14 @@ class Instruments:
             description="Seconds until an open breaker's trial call",
         )  # fmt: skip
         meter.create_observable_gauge(
+            "toolkit.breaker.window.failure_rate", [self._failure_rates], unit="1",
+            description="Failures / recorded calls in a rate-based breaker's window",
+        )  # fmt: skip
+        meter.create_observable_gauge(
+            "toolkit.breaker.window.slow_rate", [self._slow_rates], unit="1",
+            description="Slow / recorded calls in a rate-based breaker's window",
+        )  # fmt: skip
+        meter.create_observable_gauge(
             "toolkit.storage.reachable", [self._storage], unit="1",
             description="1 while the breaker storage answers",
         )  # fmt: skip
@@ -136,6 +146,26 @@ class Instruments:
             Observation(r.trial_in_s, {"name": r.name})
             for r in snap.readings
             if r.state == "open" and r.trial_in_s is not None
+        ]
+
+    def _failure_rates(self, options: CallbackOptions) -> Iterable[Observation]:
+        snap = self._read()
+        if snap is None:
+            return []
+        return [
+            Observation(r.window_failure_rate, {"name": r.name})
+            for r in snap.readings
+            if r.window_failure_rate == r.window_failure_rate  # NaN: no rate yet
+        ]
+
+    def _slow_rates(self, options: CallbackOptions) -> Iterable[Observation]:
+        snap = self._read()
+        if snap is None:
+            return []
+        return [
+            Observation(r.window_slow_rate, {"name": r.name})
+            for r in snap.readings
+            if r.window_slow_rate == r.window_slow_rate
         ]
 
     def _storage(self, options: CallbackOptions) -> Iterable[Observation]:

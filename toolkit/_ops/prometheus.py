@@ -14,6 +14,8 @@ toolkit names (labels ``name`` unless said):
 - ``toolkit_breaker_trial_in_seconds``: seconds until the trial (open breakers only).
 - ``toolkit_breaker_failures`` and ``toolkit_breaker_fail_max``: the current count of
   consecutive failures, and the count that opens the breaker.
+- ``toolkit_breaker_window_failure_rate`` and ``toolkit_breaker_window_slow_rate``: a
+  rate-based breaker's window rates (0 to 1), once ``min_calls`` are recorded.
 - ``toolkit_storage_reachable{storage}``: 1 while the breaker storage answers.
 
 resilience4j names: ``resilience4j_circuitbreaker_state{name,state}`` (closed, open,
@@ -23,8 +25,9 @@ and timeout) with ``_calls_seconds_max``; ``_not_permitted_calls_total{name,kind
 and, as the published dashboard queries it, ``_calls_total{name,kind="not_permitted"}``;
 ``_buffered_calls{name,kind}`` (failed: the consecutive failures counted; successful:
 0) and ``_max_buffered_calls`` (``fail_max``); ``_failure_rate`` and
-``_slow_call_rate`` are -1, resilience4j's value for "no rate computed", since a
-consecutive-count breaker keeps no window.
+``_slow_call_rate``: a rate-based breaker's window rates in percent, as resilience4j
+reports them, and -1, resilience4j's value for "no rate computed", below
+``min_calls`` or for a consecutive-count breaker (it keeps no window).
 
 ``collect()`` serves any ``CollectorRegistry``; ``render()`` writes the same text
 faster, keeping each series' escaped labels between scrapes (``exposition``).
@@ -173,7 +176,18 @@ class PrometheusCollector(Collector):
             "toolkit_storage_reachable", "gauge", "1 while the breaker storage answers",
             ("storage",),
         )  # fmt: skip
-        families = [state, calls, refused, trial, failures, fail_max, storage]
+        window_failures = Family(
+            "toolkit_breaker_window_failure_rate", "gauge",
+            "Failures / recorded calls in a rate-based breaker's window", ("name",),
+        )  # fmt: skip
+        window_slow = Family(
+            "toolkit_breaker_window_slow_rate", "gauge",
+            "Slow / recorded calls in a rate-based breaker's window", ("name",),
+        )  # fmt: skip
+        families = [
+            state, calls, refused, trial, failures, fail_max, storage, window_failures,
+            window_slow,
+        ]  # fmt: skip
         if snap is None:
             return families
         tally = snap.tally
@@ -187,6 +201,9 @@ class PrometheusCollector(Collector):
             failures.add(key, r.failures)
             if r.fail_max is not None:
                 fail_max.add(key, r.fail_max)
+            if r.window_failure_rate == r.window_failure_rate:  # not NaN
+                window_failures.add(key, r.window_failure_rate)
+                window_slow.add(key, r.window_slow_rate)
         for name in tally.names():
             for outcome, totals in tally.totals(name):
                 if outcome in _RAN:
@@ -248,8 +265,12 @@ class PrometheusCollector(Collector):
             add_buffered(keys.successful_row)
             if r.fail_max is not None:
                 add_max((keys.name, r.fail_max))
-            add_fr(keys.unknown_rate_row)
-            add_sr(keys.unknown_rate_row)
+            if r.window_failure_rate == r.window_failure_rate:  # not NaN: a rate was computed
+                add_fr((keys.name, r.window_failure_rate * 100.0))
+                add_sr((keys.name, r.window_slow_rate * 100.0))
+            else:
+                add_fr(keys.unknown_rate_row)
+                add_sr(keys.unknown_rate_row)
         for name in tally.names():
             by = dict(tally.totals(name))
             for kind, outcomes in _R4J_KINDS:

@@ -38,7 +38,12 @@ _NO_CALL: LastCall = (None, None, None, None)
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One breaker as exporters see it, with the last call that ran (not a refusal)."""
+    """One breaker as exporters see it, with the last call that ran (not a refusal).
+
+    ``window_failure_rate`` and ``window_slow_rate`` are the rate window's (0 to 1),
+    NaN below ``min_calls``, for a breaker counting consecutive failures, and for a
+    fleet's breakers (the fleet reads no worker's window).
+    """
 
     name: str
     state: State
@@ -49,6 +54,8 @@ class Reading:
     last_duration_s: float | None = None
     last_error: str | None = None
     last_at: float | None = None
+    window_failure_rate: float = math.nan
+    window_slow_rate: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +123,13 @@ class RunnerReader:
                 last = ran.get(s.name, _NO_CALL)
             else:
                 last = (s.last_outcome, s.last_duration_s, s.last_error, None)
-            readings.append(Reading(s.name, s.state, s.failures, s.fail_max, s.trial_in_s, *last))
+            readings.append(
+                Reading(
+                    s.name, s.state, s.failures, s.fail_max, s.trial_in_s, *last,
+                    window_failure_rate=s.window_failure_rate,
+                    window_slow_rate=s.window_slow_rate,
+                )
+            )  # fmt: skip
         storage = self.runner.storage
         return Snapshot(readings, storage.kind, storage.available, self.tally, time.time())
 

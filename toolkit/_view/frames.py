@@ -105,6 +105,10 @@ def breakers(runner: IntegrationRunner) -> pd.DataFrame:
             "last_error": _text([s.last_error for s in rows]),
             "storage": _text([s.storage for s in rows]),
             "storage_ok": np.asarray([s.storage_ok for s in rows], dtype="bool"),
+            "window_failure_rate": np.asarray(
+                [s.window_failure_rate for s in rows], dtype="float64"
+            ),
+            "window_slow_rate": np.asarray([s.window_slow_rate for s in rows], dtype="float64"),
         }
     )
     order = np.argsort([_SEVERITY[s.state] for s in rows], kind="stable")

@@ -57,9 +57,11 @@ def badge_html(status: BreakerStatus, running: bool) -> str:
 def details_html(status: BreakerStatus) -> str:
     """Failures against fail_max, the last call's outcome, duration and error."""
     cell = 'style="display:inline-block;width:{}"'
+    rate = status.window_failure_rate
+    counted = f"{status.failures} / {status.fail_max}" if rate != rate else f"{rate:.0%} fail"
     failures = (
-        f'<span class="toolkit-failures" {cell.format("70px")} title="failures / fail_max">'
-        f"{status.failures} / {status.fail_max}</span>"
+        f'<span class="toolkit-failures" {cell.format("70px")} title="failures / fail_max,'
+        f' or the failure rate of a rate window">{counted}</span>'
     )
     outcome = (
         f"<span {cell.format('95px')}>{outcome_label(status.last_outcome) or '&ndash;'}</span>"
@@ -176,7 +178,8 @@ class IntegrationRow(BreakerRow):
             self.rerun.disabled = running
             changed = True
         details_key = (
-            status.failures, status.fail_max, status.last_outcome,
+            status.failures, status.fail_max, f"{status.window_failure_rate:.3f}",
+            status.last_outcome,
             status.last_duration_s, status.last_error, status.fault,
         )  # fmt: skip
         if details_key != self._details_key:
