@@ -3,6 +3,11 @@
 ``timeline(runner)`` and ``latency(runner)`` each draw into ``ax`` (or a new figure
 sized for the number of integrations) and return the Axes. They read
 ``toolkit.frames``, so they show exactly what the frames hold.
+
+``availability(frame, value="ok_share")`` a heatmap of integration x period from
+``frames.availability`` (or a calls frame), least available on top; ``value="open_share"``
+shows the share of time the breaker was open. ``incidents(frame)`` each incident of
+``frames.incidents`` as a bar from start to end, coloured by what opened it.
 """
 
 from __future__ import annotations
@@ -12,4 +17,10 @@ from toolkit._view.plots import latency, timeline
 __all__ = ["latency", "timeline"]
 
 for _name in __all__:  # shown, and pickled, under the public path
+    globals()[_name].__module__ = __name__
+
+from toolkit._view.history_plots import availability, incidents  # noqa: E402
+
+__all__ += ["availability", "incidents"]
+for _name in ("availability", "incidents"):
     globals()[_name].__module__ = __name__

@@ -50,9 +50,11 @@ def test_closing_the_runner_writes_its_calls_and_events_as_the_frames_show_them(
     )
     live_events, stored_events = frames.events(runner), archive.events()
     assert list(stored_events["new_state"]) == list(live_events["new_state"]) == ["open", "open"]
+    assert list(stored_events.columns) == ["worker", *live_events.columns, "by_hand"]
+    assert stored_events["by_hand"].tolist() == [False, True]  # "bad" by its calls, a trip
     same_up_to_microseconds(stored_events["at"], live_events["at"])
     pd.testing.assert_frame_equal(
-        stored_events.drop(columns=["worker", "at"]), live_events.drop(columns=["at"])
+        stored_events.drop(columns=["worker", "at", "by_hand"]), live_events.drop(columns=["at"])
     )
     assert set(stored_calls["outcome"]) == {"ok", "error", "circuit_open"}
 
@@ -189,7 +191,7 @@ def test_an_empty_archive_reads_as_empty_frames_with_their_columns(tmp_path: Pat
     with IntegrationRunner(IntegrationRegistry()) as empty:
         live_calls, live_events = frames.calls(empty), frames.events(empty)
     assert calls.empty and list(calls.columns) == ["worker", *live_calls.columns]
-    assert list(events.columns) == ["worker", *live_events.columns]
+    assert list(events.columns) == ["worker", *live_events.columns, "by_hand"]
     assert str(calls["started_at"].dtype) == "datetime64[ns, UTC]"
     assert str(calls["outcome"].dtype) == "category" and events.empty
     assert repr(archive) == f"<Archive {str(tmp_path / 'nothing-yet')!r}>"

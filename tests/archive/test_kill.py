@@ -59,6 +59,8 @@ def run_until(directory: Path, batch: int, stop_after: int, appended: int) -> tu
     try:
         for line in child.stdout:
             kind, _, value = line.strip().partition(" ")
+            if kind in ("a", "w") and not value.isdigit():
+                continue
             if kind == "a":
                 last_appended = int(value)
             elif kind == "w":
@@ -73,6 +75,8 @@ def run_until(directory: Path, batch: int, stop_after: int, appended: int) -> tu
     assert child.returncode == -signal.SIGKILL
     for line in rest.splitlines():
         kind, _, value = line.partition(" ")
+        if not value.isdigit():  # a line cut short by the kill
+            continue
         if kind == "a":
             last_appended = int(value)
         elif kind == "w":

@@ -16,15 +16,18 @@ class Recorder:
 
     def __init__(self) -> None:
         self.told: list[str] = []
-        self.events: list[BreakerEvent] = []
+        self.events: list[tuple[BreakerEvent, bool]] = []
 
     def attach(self, runner: Any) -> None:
         self.told.append("attach")
-        runner.add_event_observer(self.events.append)
+        runner.add_event_observer(self.note)
 
     def detach(self, runner: Any) -> None:
         self.told.append("detach")
-        runner.remove_event_observer(self.events.append)
+        runner.remove_event_observer(self.note)
+
+    def note(self, event: BreakerEvent, by_hand: bool) -> None:
+        self.events.append((event, by_hand))
 
 
 def test_an_attachment_is_attached_when_built_and_detached_by_close() -> None:
@@ -35,10 +38,10 @@ def test_an_attachment_is_attached_when_built_and_detached_by_close() -> None:
     runner.reset("svc")
     runner.close()
     assert attachment.told == ["attach", "detach"]
-    assert [(e.old_state, e.new_state) for e in attachment.events] == [
-        ("closed", "open"), ("open", "closed"),
+    assert [(e.old_state, e.new_state, hand) for e, hand in attachment.events] == [
+        ("closed", "open", False), ("open", "closed", True),
     ]  # fmt: skip
-    assert [e.at for e in attachment.events] == list(
+    assert [e.at for e, _ in attachment.events] == list(
         runner.events[i].at for i in range(len(runner.events))
     )
 
@@ -53,7 +56,7 @@ async def test_aclose_detaches_too() -> None:
 def test_an_event_observer_that_raises_is_logged_and_the_run_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(event: BreakerEvent) -> None:
+    def broken(event: BreakerEvent, by_hand: bool) -> None:
         raise RuntimeError("observer bug")
 
     with IntegrationRunner(registry_of(Probe("svc", "raise")), fail_max=1) as runner:

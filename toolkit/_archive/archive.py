@@ -117,9 +117,10 @@ class Archive:
         """Queue one call record, as an attached runner does."""
         self._background().add_call(record)
 
-    def add_event(self, event: BreakerEvent) -> None:
-        """Queue one breaker event, as an attached runner does."""
-        self._background().add_event(event)
+    def add_event(self, event: BreakerEvent, by_hand: bool = False) -> None:
+        """Queue one breaker event, as an attached runner does (``by_hand``: a trip,
+        reset, isolate or expire rather than a call)."""
+        self._background().add_event(event, by_hand)
 
     def write(self, calls: pd.DataFrame | None = None, events: pd.DataFrame | None = None) -> None:
         """Store frames now, in new files: ``frames.calls(runner)``, ``fleet.calls()``, a
@@ -173,8 +174,9 @@ class Archive:
         return calls_frame(table)
 
     def events(self, since: When = None, until: When = None, names: Any = None) -> pd.DataFrame:
-        """Archived breaker events with ``since <= at < until`` of ``names``: ``worker``,
-        then the columns of ``frames.events``, oldest first."""
+        """Archived breaker events with ``since <= at < until`` of ``names``, oldest first:
+        ``worker``, the columns of ``frames.events``, and ``by_hand`` (a trip, reset,
+        isolate or expire; False for a change a call made or found)."""
         table, self.last_scan = read(self.path, "events", since, until, names)
         return events_frame(table)
 

@@ -54,9 +54,10 @@ EVENTS = pa.schema(
         ("name", pa.string()),
         ("old_state", pa.string()),
         ("new_state", pa.string()),
+        ("by_hand", pa.bool_()),
     ]
 )
-"""One row per breaker state change."""
+"""One row per breaker state change; ``by_hand``: a trip, reset, isolate or expire."""
 
 SCHEMAS = {"calls": CALLS, "events": EVENTS}
 TIME_FIELD = {"calls": "started_at", "events": "at"}
@@ -70,7 +71,7 @@ CALL_COLUMNS = [
     "worker", "run_id", "name", "started_at", "duration_ms", "outcome", "error",
     "state_before", "state_after", "fault", "slow",
 ]  # fmt: skip
-EVENT_COLUMNS = ["worker", "at", "name", "old_state", "new_state"]
+EVENT_COLUMNS = ["worker", "at", "name", "old_state", "new_state", "by_hand"]
 
 
 def records_table(
@@ -100,15 +101,16 @@ def records_table(
     )
 
 
-def events_table(events: Sequence[BreakerEvent], worker: str) -> pa.Table:
-    """Breaker events as an events table."""
+def events_table(events: Sequence[tuple[BreakerEvent, bool]], worker: str) -> pa.Table:
+    """Breaker events, each with whether it was made by hand, as an events table."""
     return pa.table(
         {
             "worker": pa.array([worker] * len(events), pa.string()),
-            "at": pa.array([e.at for e in events], TIME),
-            "name": pa.array([e.name for e in events], pa.string()),
-            "old_state": pa.array([e.old_state for e in events], pa.string()),
-            "new_state": pa.array([e.new_state for e in events], pa.string()),
+            "at": pa.array([e.at for e, _ in events], TIME),
+            "name": pa.array([e.name for e, _ in events], pa.string()),
+            "old_state": pa.array([e.old_state for e, _ in events], pa.string()),
+            "new_state": pa.array([e.new_state for e, _ in events], pa.string()),
+            "by_hand": pa.array([hand for _, hand in events], pa.bool_()),
         },
         schema=EVENTS,
     )
@@ -129,7 +131,7 @@ def frame_table(kind: str, frame: pd.DataFrame, worker: str, source: str) -> pa.
     A frame without ``worker`` is ``worker``'s; rows get ``source`` and numbers in order.
     """
     columns = CALL_COLUMNS if kind == "calls" else EVENT_COLUMNS
-    needed = [c for c in columns if c != "worker"]
+    needed = [c for c in columns if c not in ("worker", "by_hand")]
     absent = [c for c in needed if c not in frame.columns]
     if absent:
         from toolkit._engine.errors import ConfigError
@@ -161,6 +163,11 @@ def frame_table(kind: str, frame: pd.DataFrame, worker: str, source: str) -> pa.
             "name": _strings(frame["name"]),
             "old_state": _strings(frame["old_state"]),
             "new_state": _strings(frame["new_state"]),
+            "by_hand": pa.array(
+                frame["by_hand"].fillna(False).to_numpy(dtype="bool")
+                if "by_hand" in frame.columns
+                else np.zeros(n, dtype="bool")
+            ),
         }
     return pa.table(data, schema=SCHEMAS[kind])
 
@@ -201,7 +208,8 @@ def calls_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def events_frame(table: pa.Table) -> pd.DataFrame:
-    """An events table as ``worker`` then the columns of ``frames.events``, oldest first."""
+    """An events table as ``worker``, the columns of ``frames.events`` and ``by_hand``,
+    oldest first."""
     table = table.sort_by([("at", "ascending"), ("worker", "ascending")])
     return pd.DataFrame(
         {
@@ -210,6 +218,7 @@ def events_frame(table: pa.Table) -> pd.DataFrame:
             "name": _text(table["name"]),
             "old_state": _category(table["old_state"], STATE_DTYPE),
             "new_state": _category(table["new_state"], STATE_DTYPE),
+            "by_hand": table["by_hand"].to_numpy(zero_copy_only=False).astype("bool"),
         },
         columns=EVENT_COLUMNS,
     )

@@ -59,7 +59,7 @@ class BackgroundWriter:
         """Records refused because ``queue_limit`` were already waiting."""
         self.batches = 0
         self._calls: list[CallRecord] = []
-        self._events: list[BreakerEvent] = []
+        self._events: list[tuple[BreakerEvent, bool]] = []
         self._first_at = 0.0
         self._writing = 0
         self._unwritten: list[tuple[str, pa.Table]] = []
@@ -77,11 +77,11 @@ class BackgroundWriter:
             if self._admit():
                 self._calls.append(record)
 
-    def add_event(self, event: BreakerEvent) -> None:
+    def add_event(self, event: BreakerEvent, by_hand: bool = False) -> None:
         """Queue one breaker event (a runner event observer)."""
         with self._cond:
             if self._admit():
-                self._events.append(event)
+                self._events.append((event, by_hand))
 
     def _admit(self) -> bool:
         waiting = len(self._calls) + len(self._events)
@@ -179,7 +179,7 @@ class BackgroundWriter:
                     if self._closing:
                         return
 
-    def _write(self, calls: list[CallRecord], events: list[BreakerEvent]) -> bool:
+    def _write(self, calls: list[CallRecord], events: list[tuple[BreakerEvent, bool]]) -> bool:
         """Write a batch after any rows an earlier failure left; True if something failed."""
         if calls:
             self._unwritten.append(

@@ -26,7 +26,8 @@ from toolkit._engine.tally import CallSink
 logger = logging.getLogger("toolkit")
 
 Observer = Callable[[CallRecord], None]
-EventObserver = Callable[[BreakerEvent], None]
+EventObserver = Callable[[BreakerEvent, bool], None]
+"""Told of each breaker state change, and whether it was made by hand (trip, reset...)."""
 _now = time.time
 
 
@@ -80,7 +81,7 @@ class RunnerRecorder:
             event = BreakerEvent(datetime.fromtimestamp(at, UTC), slot.name, old, state)
             for event_observer in list(self._event_observers):
                 try:
-                    event_observer(event)
+                    event_observer(event, by_hand)
                 except Exception:
                     self._observer_failed(event_observer)
         if by_hand:
@@ -116,7 +117,8 @@ class RunnerRecorder:
         self._observers.remove(observer)
 
     def add_event_observer(self, observer: EventObserver) -> None:
-        """Call ``observer(event)`` after every breaker state change; what it raises is logged."""
+        """Call ``observer(event, by_hand)`` after every breaker state change (``by_hand``: a
+        trip, reset, isolate or expire, not a call); what it raises is logged."""
         self._event_observers.append(observer)
 
     def remove_event_observer(self, observer: EventObserver) -> None:
