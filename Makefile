@@ -1,6 +1,7 @@
 # Every target sets up .venv on first use (and again when pyproject.toml changes),
 # so a fresh clone needs only Python 3.11+ and make. `make demo` installs the runtime
-# dependencies only; `make test` and `make docs` add the dev extra.
+# dependencies only; `make docs` adds the dev extra, `make test` the dev and lab extras
+# (the dashboard's browser tests run in JupyterLab itself).
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -29,7 +30,7 @@ MKDOCS = NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/doc
 demo: $(RUNTIME)
 	$(BIN)/python -m toolkit demo
 
-test: $(DEV)
+test: $(VENV)/.installed-lab
 	$(BIN)/ruff check .
 	$(BIN)/mypy $(TYPED_PATHS)
 	$(BIN)/lint-imports

@@ -72,7 +72,7 @@ def test_the_tree_keeps_every_contract() -> None:
             "The view reads nothing of the fleet's Redis side",
         ),
         (
-            "toolkit._fleet.rows",
+            "toolkit._fleet.dashboard",
             "from toolkit._fleet import control",
             "Fleet above its widget and frames, those above its Redis parts",
         ),

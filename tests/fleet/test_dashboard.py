@@ -1,11 +1,11 @@
-"""Fleet.dashboard(): live rows for every breaker in Redis, fleet-wide clicks, escaped text."""
+"""Fleet.dashboard(): live rows for every breaker in Redis, fleet-wide clicks, texts as text."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
-import ipywidgets as widgets
 import pybreaker
 import pytest
 from loopback_redis import RedisServer
@@ -18,16 +18,9 @@ from toolkit._fleet.dashboard import FleetDashboard
 EVIL = "<img src=x onerror=alert(1)>"
 
 
-def html_values(widget: widgets.Widget) -> list[str]:
-    values = [widget.value] if isinstance(widget, widgets.HTML) else []
-    for child in getattr(widget, "children", ()):
-        values += html_values(child)
-    return values
-
-
 def badge_state(dash: FleetDashboard, name: str) -> str:
-    value: str = dash.rows[name].badge.value
-    return value.split('data-state="', 1)[1].split('"', 1)[0]
+    state: str = dash.rows[name]["state"]
+    return state
 
 
 @pytest.fixture
@@ -59,28 +52,31 @@ def test_one_row_per_breaker_with_its_badge(
     runner.run_all_sync()
     dash.refresh()
     assert list(dash.rows) == ["mail", "pay"]
-    assert badge_state(dash, "mail") == "open" and "trial in" in dash.rows["mail"].badge.value
-    assert badge_state(dash, "pay") == "closed" and "#1a7f37" in dash.rows["pay"].badge.value
-    assert "1 / 1" in dash.rows["mail"].details.value and "w1" in dash.rows["mail"].details.value
-    assert "<code>ns</code>" in dash.title.value and 'data-ok="true"' in dash.title.value
-    assert 'data-state="open">1<' in dash.title.value
+    mail = dash.rows["mail"]
+    assert badge_state(dash, "mail") == "open" and mail["trial_at"] is not None
+    assert mail["why"] == "1 failure in a row (fail_max 1)" and mail["since"] is not None
+    assert badge_state(dash, "pay") == "closed"
+    assert (mail["failures"], mail["fail_max"]) == (1, 1) and "w1" in mail["detail"]
+    assert dash.head["title"] == "Fleet health · namespace ns" and dash.head["storage"]["ok"]
+    assert dash.headline.startswith("1 of 2 failing: mail (open")
 
 
 def test_trip_and_reset_buttons_act_in_every_worker(
     dash: FleetDashboard, runner: IntegrationRunner
 ) -> None:
     pay = runner.integrations["pay"]
-    dash.rows["pay"].trip.click()
+    dash.click("trip", "pay")
     assert badge_state(dash, "pay") == "open"
     runner.run_all_sync()
     assert pay.calls == 0  # type: ignore[attr-defined]
-    dash.rows["pay"].reset.click()
+    dash.click("reset", "pay")
     assert badge_state(dash, "pay") == "closed"
     runner.run_all_sync()
     assert pay.calls == 1  # type: ignore[attr-defined]
-    dash.rows["pay"].isolate.click()
+    dash.click("isolate", "pay")
     assert badge_state(dash, "pay") == "isolated" and runner.status("pay").state == "isolated"
-    dash.reset_all.click()
+    assert dash.rows["pay"]["why"] == "isolated by hand: no trial until Reset"
+    dash.click("reset_all")
     assert {badge_state(dash, n) for n in dash.rows} == {"closed"}
 
 
@@ -91,7 +87,7 @@ def test_breakers_of_new_workers_appear(
     assert storage.state == "closed"
     dash.refresh()
     assert list(dash.rows) == ["legacy", "mail", "pay"]
-    assert "plain pybreaker" in dash.rows["legacy"].details.value
+    assert "plain pybreaker" in dash.rows["legacy"]["detail"]
 
 
 def test_calls_latency_and_workers_show_every_worker(
@@ -100,24 +96,25 @@ def test_calls_latency_and_workers_show_every_worker(
     runner.run_all_sync()
     runner.storage.flush(5.0)  # type: ignore[attr-defined]
     dash.refresh()
-    assert (
-        'data-worker="w1"' in dash.calls.value and "RuntimeError: mail is down" in dash.calls.value
-    )
-    assert 'data-name="pay"' in dash.latency.value
-    assert 'data-worker="w1"' in dash.workers.value
+    calls = dash._model["calls"]
+    assert {c["worker"] for c in calls} == {"w1"}
+    assert any("RuntimeError: mail is down" in (c["error"] or "") for c in calls)
+    assert dash.rows["pay"]["fig"]["calls"] == 1 and dash.rows["pay"]["spark"][0][1] == "o"
+    assert dash._model["workers"][0]["worker"] == "w1"
 
 
-def test_text_from_redis_is_escaped(dash: FleetDashboard, redis_server: RedisServer) -> None:
+def test_text_from_redis_is_carried_as_text(
+    dash: FleetDashboard, redis_server: RedisServer
+) -> None:
     storage = RedisStorage(redis_server.url, "ns", worker=EVIL)
     evil = IntegrationRunner(registry_of(Probe(EVIL, "raise")), storage=storage)
     evil.run_all_sync()
     evil.close()
     storage.close()
     dash.refresh()
-    assert EVIL in dash.rows
-    for value in html_values(dash):
-        assert "<img" not in value
-    assert "&lt;img src=x onerror=alert(1)&gt;" in dash.calls.value
+    assert EVIL in dash.rows and dash.rows[EVIL]["label"] == EVIL  # set as textContent
+    assert {c["worker"] for c in dash._model["calls"]} >= {EVIL}
+    json.dumps(dash._model, allow_nan=False)
 
 
 def test_redis_going_away_is_shown_not_raised(
@@ -125,13 +122,14 @@ def test_redis_going_away_is_shown_not_raised(
 ) -> None:
     redis_server.stop()
     dash.refresh()
-    assert not dash.available and 'data-ok="false"' in dash.title.value
+    assert not dash.available and dash.head["storage"]["ok"] is False
+    assert "Redis unreachable" in dash.head["storage"]["text"]
     assert "StorageError" in dash.last_error and list(dash.rows) == ["mail", "pay"]
-    dash.rows["pay"].trip.click()  # a click while Redis is down reports, never raises
-    assert "Trip 'pay' failed" in dash.last_error
+    assert not dash.click("trip", "pay")  # a click while Redis is down reports, never raises
+    assert "trip 'pay' failed" in dash.last_error
     redis_server.start()
     dash.refresh()
-    assert dash.available and 'data-ok="true"' in dash.title.value and dash.last_error == ""
+    assert dash.available and dash.head["storage"]["ok"] and dash.last_error == ""
 
 
 async def test_it_refreshes_while_shown_and_stops_on_close(
@@ -158,7 +156,7 @@ def test_made_while_redis_is_down_it_says_so(redis_server: RedisServer) -> None:
     with Fleet(redis_server.url, "ns") as fleet:
         dashboard = fleet.dashboard()
         try:
-            assert not dashboard.available and 'data-ok="false"' in dashboard.title.value
+            assert not dashboard.available and dashboard.head["storage"]["ok"] is False
             assert not dashboard.rows
         finally:
             dashboard.close()

@@ -1,81 +1,130 @@
-"""The dashboard notebook served by Voila and driven in a real Chromium through Playwright.
+"""The dashboard in a real Chromium: in Voila and in JupyterLab itself, light and dark.
 
-Proves what only a browser can: the widgets render from their state, a click reaches
-the kernel and comes back as a red badge, countdowns move on their own, and Run all
-fills the call table, all without the kernel ever blocking.
+Proves what only a browser can: the widget draws its model, a click reaches the
+kernel and comes back (a red badge, a fault chip, a new row in the calls table),
+countdowns move on their own, nothing is cut off at 900 or 1,400 px (every box's
+``scrollWidth`` within its ``clientWidth``), every text has a contrast of at least
+4.5:1 from its computed colours, 200 integrations render, and no request leaves
+127.0.0.1. One Voila, one JupyterLab and one browser serve every test here; the
+screenshots land in ``build/screenshots/`` and the measured figures in its
+``figures.json``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from browser_pages import (
+    BIN,
+    ROOT,
+    Outside,
+    contrast,
+    free_port,
+    jupyter_env,
+    record,
+    serving,
+    shot,
+    truncated,
+    write_notebook,
+)
+from conftest import CHROMIUM, CHROMIUM_ARGS, skip_unless_required
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "03_dashboard.ipynb"
-VOILA = Path(sys.executable).parent / "voila"
 NAMES = ["weather", "payments", "geocoder", "search", "crm"]
-RED = "rgb(207, 34, 46)"  # STATE_COLORS["open"]
-GREEN = "rgb(26, 127, 55)"  # STATE_COLORS["closed"]
+RED = "rgb(196, 32, 43)"  # the open badge
+GREEN = "rgb(26, 127, 55)"  # the closed badge
+TOKEN = "toolkit-browser-test"
+WIDTHS = (1400, 900)
+MANY = 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the dashboard notebook and one with 200 integrations."""
+    folder = tmp_path_factory.mktemp("site")
+    shutil.copy(ROOT / "notebooks" / "03_dashboard.ipynb", folder / "03_dashboard.ipynb")
+    write_notebook(
+        folder / "many.ipynb",
+        [
+            "import toolkit\nfrom toolkit import IntegrationRunner\n"
+            "from toolkit.demo import demo_registry\n"
+            f"runner = IntegrationRunner(demo_registry({MANY}, latency_scale=0.05), timeout=0.5)\n"
+            "await runner.run_all()\nfor name in runner.names[::20]:\n    runner.trip(name)\n"
+            "toolkit.Dashboard(runner)",
+        ],
+    )
+    return folder
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"voila exited with {process.returncode}:\n{log.read_text()}")
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module."""
+    if not os.access(CHROMIUM, os.X_OK):
+        skip_unless_required(
+            "TOOLKIT_REQUIRE_BROWSER", f"Chromium not found at {CHROMIUM}: apt-get install chromium"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    pytest.fail(f"voila did not serve {url} within 60 s:\n{log.read_text()}")
-
-
-@pytest.fixture
-def voila_url(tmp_path: Path) -> Iterator[str]:
-    """``03_dashboard.ipynb`` served by Voila on 127.0.0.1; stopped after the test."""
-    port = _free_port()
-    log = tmp_path / "voila.log"
-    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1"}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(VOILA), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-             "--show_tracebacks=True", str(NOTEBOOK.relative_to(ROOT))],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            _wait_until_serving(url, process, log)
-            yield url
+            yield launched
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def voila(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Voila serving ``site`` on 127.0.0.1, with the toolkit's offline template."""
+    port = free_port()
+    home = tmp_path_factory.mktemp("voila-home")
+    command = [
+        str(BIN / "voila"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+        "--show_tracebacks=True", "--template=toolkit", str(site),
+    ]  # fmt: skip
+    with serving(
+        command, f"http://127.0.0.1:{port}/", site, home / "voila.log", jupyter_env(home)
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def lab(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab serving ``site`` on 127.0.0.1, its app reachable from the page."""
+    if not (BIN / "jupyter-lab").exists():
+        pytest.fail("JupyterLab is not installed: make .venv/.installed-lab (the lab extra)")
+    port = free_port()
+    home = tmp_path_factory.mktemp("lab-home")
+    command = [
+        str(BIN / "jupyter-lab"), "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={TOKEN}", "--expose-app-in-browser",
+        f"--ServerApp.root_dir={site}", "--LabApp.news_url=", "--ServerApp.open_browser=False",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    if os.getuid() == 0:
+        command.append("--allow-root")
+    url = f"http://127.0.0.1:{port}/"
+    with serving(
+        command, url + "api/status?token=" + TOKEN, site, home / "lab.log", jupyter_env(home)
+    ):
+        yield url
+
+
+def new_page(browser: Browser, width: int) -> tuple[Page, Outside]:
+    """A page of ``width`` x 1000 px whose requests beyond 127.0.0.1 are refused and noted."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    outside = Outside()
+    context.route("**/*", outside)
+    page = context.new_page()
+    page.on("pageerror", outside.error)
+    return page, outside
 
 
 def row(page: Page, name: str) -> Locator:
-    return page.locator(".toolkit-row", has=page.locator(f'.toolkit-name[data-name="{name}"]'))
+    return page.locator(f'.toolkit-row[data-name="{name}"]')
 
 
 def badge(page: Page, name: str) -> Locator:
@@ -89,61 +138,188 @@ def newest_run(page: Page) -> int:
     return max(runs, default=0)
 
 
-def test_dashboard_in_a_real_browser(
-    chromium_path: str, chromium_args: list[str], voila_url: str, tmp_path: Path
+def looks_right(page: Page, name: str) -> None:
+    """At 1,400 and 900 px: nothing cut off, every text readable; a screenshot of each."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(300)  # a layout pass and a repaint
+        cut = truncated(page)
+        assert cut == [], f"{name} at {width} px: {cut}"
+        found = contrast(page)
+        assert found["checked"] > 40 and found["low"] == [], f"{name} at {width} px"
+        shot(page, f"{name}-{width}")
+
+
+def show_everything(page: Page) -> None:
+    """Open one breaker by hand and arm a fault on another, so every kind of text is shown."""
+    row(page, "payments").locator("button.toolkit-trip").click()
+    expect(badge(page, "payments")).to_have_attribute("data-state", "open", timeout=10_000)
+    geocoder = row(page, "geocoder")
+    geocoder.locator("select.toolkit-fault").select_option("fail")
+    expect(geocoder.locator(".toolkit-fault-chip")).to_be_visible(timeout=10_000)
+    geocoder.locator("button.toolkit-rerun").click()
+    expect(geocoder.locator('.toolkit-outcome[data-outcome="error"]')).to_be_visible(timeout=10_000)
+
+
+# ---------------------------------------------------------------------------- Voila
+
+
+def test_voila_light_controls_work_and_show(
+    browser: Browser, voila: str, chromium_path: str
 ) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=chromium_args)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(voila_url, timeout=60_000)
-            expect(page.locator(".toolkit-row")).to_have_count(len(NAMES), timeout=60_000)
+    page, outside = new_page(browser, 1400)
+    page.goto(voila + "voila/render/03_dashboard.ipynb", timeout=60_000)
+    expect(page.locator(".toolkit-row[data-name]")).to_have_count(len(NAMES), timeout=60_000)
+    assert page.locator(".toolkit-name").evaluate_all("e => e.map(x => x.dataset.name)") == NAMES
+    for name in NAMES:
+        expect(badge(page, name)).to_have_attribute("data-state", "closed")
+        expect(badge(page, name)).to_have_css("background-color", GREEN)
+    expect(page.locator(".toolkit-headline")).to_have_text("all 5 healthy")
+    expect(page.locator(".toolkit-live")).to_have_attribute("data-live", "true", timeout=10_000)
 
-            # every integration is shown, every breaker closed and green
-            shown = page.locator(".toolkit-name").evaluate_all("e => e.map(x => x.dataset.name)")
-            assert shown == NAMES
-            for name in NAMES:
-                expect(badge(page, name)).to_have_attribute("data-state", "closed")
-                expect(badge(page, name)).to_have_css("background-color", GREEN)
+    # Trip turns that badge red, says why and since when, and counts down on its own
+    trip = row(page, "payments").locator("button.toolkit-trip")
+    trip.click()
+    expect(badge(page, "payments")).to_have_attribute("data-state", "open", timeout=10_000)
+    expect(badge(page, "payments")).to_have_css("background-color", RED)
+    for name in NAMES:
+        if name != "payments":
+            expect(badge(page, name)).to_have_attribute("data-state", "closed")
+    payments = row(page, "payments")
+    expect(payments.locator(".toolkit-why")).to_have_text("tripped by hand")
+    expect(payments.locator(".toolkit-since")).to_have_text(
+        re.compile(r"open since \d\d:\d\d:\d\d")
+    )
+    expect(page.locator(".toolkit-headline")).to_have_text(
+        re.compile(r"1 of 5 failing: Payments gateway \(open \d+ s\)")
+    )
+    trial = payments.locator(".toolkit-trial")
+    expect(trial).to_have_text(re.compile(r"trial in 1[0-5] s"))
+    first = trial.inner_text()
+    expect(trial).not_to_have_text(first, timeout=5_000)
+    expect(
+        page.locator('.toolkit-lane[data-name="payments"] .toolkit-seg[data-state="open"]')
+    ).to_have_count(1)
 
-            # Trip turns that badge red and leaves the others green
-            row(page, "payments").locator("button.toolkit-trip").click()
-            expect(badge(page, "payments")).to_have_attribute("data-state", "open", timeout=10_000)
-            expect(badge(page, "payments")).to_have_css("background-color", RED)
-            for name in NAMES:
-                if name != "payments":
-                    expect(badge(page, name)).to_have_attribute("data-state", "closed")
-                    expect(badge(page, name)).to_have_css("background-color", GREEN)
+    # Reset closes it again and the why goes away
+    payments.locator("button.toolkit-reset").click()
+    expect(badge(page, "payments")).to_have_attribute("data-state", "closed", timeout=10_000)
+    expect(payments.locator(".toolkit-why")).to_have_text("")
 
-            # the countdown moves on its own: the kernel refreshes the widgets
-            trial = row(page, "payments").locator(".toolkit-trial")
-            expect(trial).to_have_text(re.compile(r"trial in 1[0-5] s"))
-            first = trial.inner_text()
-            expect(trial).not_to_have_text(first, timeout=5_000)
+    # Run all adds a run to the calls table
+    before = newest_run(page)
+    page.locator("button.toolkit-run-all").click()
+    expect(page.locator(f'.toolkit-calls tbody tr[data-run="{before + 1}"]')).to_have_count(
+        len(NAMES), timeout=10_000
+    )
 
-            # Run all updates the call table with a new run
-            before = newest_run(page)
-            page.locator("button.toolkit-run-all").click()
-            calls = page.locator(f'.toolkit-calls tbody tr[data-run="{before + 1}"]')
-            expect(calls).to_have_count(len(NAMES), timeout=10_000)
-            skipped = page.locator(
-                f'.toolkit-calls tr[data-run="{before + 1}"][data-name="payments"] .toolkit-outcome'
-            )
-            expect(skipped).to_have_text("circuit_open")
+    # a hanging fault: its chip shows, Rerun shows "running" until the timeout lands
+    geocoder = row(page, "geocoder")
+    geocoder.locator("select.toolkit-fault").select_option("hang")
+    expect(geocoder.locator(".toolkit-fault-chip")).to_have_text(
+        re.compile("fault: hang"), timeout=10_000
+    )
+    geocoder.locator("button.toolkit-rerun").click()
+    expect(geocoder.locator(".toolkit-running")).to_be_visible(timeout=5_000)
+    expect(geocoder.locator("button.toolkit-rerun")).to_be_disabled()
+    expect(geocoder.locator('.toolkit-outcome[data-outcome="timeout"]')).to_be_visible(
+        timeout=10_000
+    )
+    expect(geocoder.locator(".toolkit-running")).to_be_hidden()
+    expect(page.locator(".toolkit-headline")).to_have_text(re.compile(r"1 of 5 failing: Geocoder"))
 
-            # a hanging call shows "running" until its timeout lands; the page stays live
-            geocoder = row(page, "geocoder")
-            geocoder.locator("select").select_option("hang")
-            geocoder.locator("button.toolkit-rerun").click()
-            expect(geocoder.locator(".toolkit-running")).to_be_visible(timeout=5_000)
-            expect(geocoder.locator("button.toolkit-rerun")).to_be_disabled()
-            expect(geocoder.locator('.toolkit-outcome[data-outcome="timeout"]')).to_be_visible(
-                timeout=10_000
-            )
-            expect(geocoder.locator(".toolkit-running")).to_have_count(0)
+    # the chip's own control clears the fault, and the selector follows
+    geocoder.locator("button.toolkit-fault-clear").click()
+    expect(geocoder.locator(".toolkit-fault-chip")).to_be_hidden(timeout=10_000)
+    expect(geocoder.locator("select.toolkit-fault")).to_have_value("none")
 
-            shot = tmp_path / "dashboard.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 10_000
-        finally:
-            browser.close()
+    # a policy field applies to every row
+    field = page.locator("input.toolkit-policy-fail-max")
+    field.fill("5")
+    field.press("Enter")
+    expect(row(page, "weather").locator(".toolkit-failures")).to_have_text(
+        "0/5 failures", timeout=10_000
+    )
+
+    show_everything(page)
+    looks_right(page, "voila-light")
+    clicks = page.evaluate("globalThis.toolkitDashboardFigures.clicks")
+    assert clicks and all(c["ok"] for c in clicks)
+    record("voila click shown on screen, ms (max)", round(max(c["shown_ms"] for c in clicks), 1))
+    record(
+        "voila click acknowledged by the kernel, ms (median)",
+        round(sorted(c["ack_ms"] for c in clicks)[len(clicks) // 2], 1),
+    )
+    assert max(c["shown_ms"] for c in clicks) <= 100  # the pending mark is painted at once
+    page.context.close()
+    assert outside.refused == [] and outside.errors == []
+
+
+def test_voila_dark_is_readable_and_fits(browser: Browser, voila: str, chromium_path: str) -> None:
+    page, outside = new_page(browser, 1400)
+    page.goto(voila + "voila/render/03_dashboard.ipynb?theme=dark", timeout=60_000)
+    expect(page.locator(".toolkit-row[data-name]")).to_have_count(len(NAMES), timeout=60_000)
+    expect(page.locator(".toolkit-dash")).to_have_attribute("data-theme", "dark")
+    show_everything(page)
+    looks_right(page, "voila-dark")
+    page.context.close()
+    assert outside.refused == [] and outside.errors == []
+
+
+def test_two_hundred_integrations_render(browser: Browser, voila: str, chromium_path: str) -> None:
+    page, outside = new_page(browser, 1400)
+    page.goto(voila + "voila/render/many.ipynb", timeout=60_000)
+    expect(page.locator(".toolkit-row[data-name]")).to_have_count(MANY, timeout=60_000)
+    expect(page.locator('.toolkit-badge[data-state="open"]')).to_have_count(MANY // 20)
+    page.wait_for_function(
+        "globalThis.toolkitDashboardFigures.renders.some(r => r.source === 'full')"
+    )
+    renders = page.evaluate("globalThis.toolkitDashboardFigures.renders")
+    full = [r["ms"] for r in renders if r["source"] == "full" and r["rows"] == MANY]
+    record("200 integrations drawn after the kernel's reply, ms", round(max(full), 1))
+    assert max(full) <= 1500
+    assert truncated(page) == []
+    shot(page, "voila-200")
+    page.context.close()
+    assert outside.refused == [] and outside.errors == []
+
+
+# ----------------------------------------------------------------------- JupyterLab
+
+
+def open_in_lab(page: Page, lab: str) -> None:
+    """Open the dashboard notebook in JupyterLab (file browser open) and run every cell."""
+    page.goto(f"{lab}lab/tree/03_dashboard.ipynb?token={TOKEN}", timeout=60_000)
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.started", timeout=60_000)
+    page.wait_for_function(
+        "window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext",
+        timeout=60_000,
+    )
+    page.evaluate("window.jupyterapp.shell.currentWidget.sessionContext.ready")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    expect(page.locator(".toolkit-row[data-name]")).to_have_count(len(NAMES), timeout=60_000)
+
+
+def test_jupyterlab_light_and_dark(browser: Browser, lab: str, chromium_path: str) -> None:
+    page, outside = new_page(browser, 1400)
+    open_in_lab(page, lab)
+    expect(page.locator(".jp-FileBrowser")).to_be_visible()
+    show_everything(page)
+    expect(page.locator(".toolkit-headline")).to_have_text(
+        re.compile(r"2 of 5 failing: Payments gateway \(open \d+ s\), Geocoder")
+    )
+    looks_right(page, "lab-light")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_selector('body[data-jp-theme-light="false"]', state="attached", timeout=20_000)
+    expect(page.locator(".toolkit-dash")).to_have_attribute("data-theme", "dark", timeout=5_000)
+    looks_right(page, "lab-dark")
+    page.evaluate(
+        "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+    page.evaluate("window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    page.context.close()
+    assert outside.refused == [] and outside.errors == []

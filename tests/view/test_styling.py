@@ -153,3 +153,14 @@ def test_a_huge_value_is_cut_to_the_cell_cap_with_a_note() -> None:
     assert len(html) < 3 * CELL_CHARS + 3000
     assert "y" * CELL_CHARS + f"… [+{5_000_000 - CELL_CHARS:,} characters]" in html
     assert "z" * CELL_CHARS + f"… [+{20_000 - CELL_CHARS:,} characters]" in html
+
+
+def test_a_styled_frame_prints_as_a_plain_table(runner: IntegrationRunner) -> None:
+    frame = frames.breakers(runner)[["name", "state", "failures"]]
+    styled = frames.style(frame)
+    text = repr(styled)
+    assert "Styler at 0x" not in text and str(styled) == text
+    assert text == frame.to_string(index=False)
+    assert text.splitlines()[0].split() == ["name", "state", "failures"]
+    assert EVIL in text  # plain text is not HTML: nothing to escape there
+    assert "&lt;img" in styled.to_html()  # while the HTML stays escaped

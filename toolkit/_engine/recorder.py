@@ -85,6 +85,7 @@ class RunnerRecorder:
                 except Exception:
                     self._observer_failed(event_observer)
         if by_hand:
+            self._hand_changes()[slot.name] = at
             logger.info("circuit breaker %r set by hand: %s -> %s", slot.name, old, state)
         elif state == "open":
             logger.warning(
@@ -95,6 +96,20 @@ class RunnerRecorder:
             logger.info("circuit breaker %r closed (%s -> closed)", slot.name, old)
         else:
             logger.debug("circuit breaker %r %s -> %s", slot.name, old, state)
+
+    def _hand_changes(self) -> dict[str, float]:
+        changes: dict[str, float] | None = self.__dict__.get("_by_hand")
+        if changes is None:
+            changes = self.__dict__["_by_hand"] = {}
+        return changes
+
+    def changed_by_hand(self, name: str) -> float | None:
+        """When ``name``'s breaker last changed state by trip, reset or isolate (epoch s).
+
+        None when it never did here: a dashboard tells "tripped by hand" from "opened
+        by its calls" or "opened by another worker" with it.
+        """
+        return self._hand_changes().get(name)
 
     def _state_of(self, slot: Slot) -> State:
         return "isolated" if slot.isolated else _breaker.storage_state(slot.breaker)

@@ -6,10 +6,13 @@ HTML-escaped: pandas' ``Styler`` escapes none of them by default, and a
 ``format(escape="html")`` still leaves axis names and non-string cells raw. Every
 text goes through ``shown``: a value whose ``repr`` raises is marked, not fatal, and
 a cell shows at most ``CELL_CHARS`` characters and a note of how many were cut.
+Where there is no HTML (``print``, a headless run's text output) the styled frame
+shows as the frame's plain table, its texts capped the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Callable, Hashable
@@ -60,7 +63,7 @@ def style(df: pd.DataFrame, *, bars: bool = True) -> Styler:
         # style by position, then show the original labels.
         frame = frame.set_axis(pd.RangeIndex(len(rows)), axis=0)
         frame = frame.set_axis(pd.RangeIndex(len(columns)), axis=1)
-    styler = frame.style
+    styler = _plain_styler()(frame, plain=df)
     styler.format(_text, escape=None)
     styler.format_index(_text, axis=0, escape=None)
     styler.format_index(_text, axis=1, escape=None)
@@ -96,6 +99,47 @@ def _plain(index: pd.Index) -> bool:
     return all(
         value is None or isinstance(value, _PLAIN_LABELS) for level in levels for value in level
     )
+
+
+@functools.cache
+def _plain_styler() -> Callable[..., Styler]:
+    """``Styler`` that prints as a plain table where there is no HTML (``print``, a terminal).
+
+    Made on first use: importing pandas' ``Styler`` imports jinja2, which a service
+    that never styles a frame should not pay for.
+    """
+    from pandas.io.formats.style import Styler
+
+    class StyledFrame(Styler):
+        """A styled ``toolkit.frames`` table whose text form is the frame's plain table."""
+
+        def __init__(
+            self, data: pd.DataFrame, *args: Any, plain: pd.DataFrame | None = None, **kw: Any
+        ) -> None:
+            super().__init__(data, *args, **kw)  # pandas' copies pass only the data
+            self._plain = data if plain is None else plain
+
+        def __repr__(self) -> str:
+            return plain_table(self._plain)
+
+        __str__ = __repr__
+
+    return StyledFrame
+
+
+def plain_table(df: pd.DataFrame) -> str:
+    """``df`` as a plain-text table, every text capped by ``shown``; never raises."""
+    try:
+        capped = df.copy(deep=False)
+        for position in range(capped.shape[1]):
+            column = capped.iloc[:, position]
+            if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+                capped.isetitem(
+                    position, column.map(lambda v: v if _missing(v) else shown(v, CELL_CHARS))
+                )
+        return capped.to_string(index=not isinstance(capped.index, pd.RangeIndex))
+    except Exception as exc:  # a label or dtype pandas cannot print
+        return f"<styled frame of {len(df)} rows; it cannot be printed as text: {shown(exc)}>"
 
 
 def _style_column(

@@ -1,10 +1,11 @@
-"""The live dashboard: one row per integration, global controls and recent activity.
+"""The live dashboard: one custom widget (anywidget) drawing a JSON model, refreshed by deltas.
 
-Modules: ``widget`` (the ``Dashboard``), ``live`` (the refresh loop, error area
-and close that it shares with the fleet dashboard), ``row`` (one integration's
-row), ``controls`` (run, reset and policy fields), ``tables`` (recent calls,
-latency and events as HTML), ``stats`` (the incremental latency window) and
-``actions`` (clicks that never block the kernel).
+Modules: ``widget`` (the ``Dashboard`` of a runner), ``live`` (the widget, its refresh
+loop, messages, clicks and close, shared with the fleet dashboard), ``model`` (the
+rows' JSON: texts, figures, why a breaker is open, the headline), ``recent`` (each
+integration's last calls, read incrementally), ``timeline`` (breaker changes),
+``actions`` (clicks that never block the kernel) and ``front/`` (the page's ESM and
+CSS, shipped in the package).
 """
 
 from __future__ import annotations

@@ -1,31 +1,46 @@
-"""LiveView: what every dashboard shares: its refresh timer, error area, clicks and close.
+"""LiveView: one custom widget (anywidget) with a JSON model, delta refreshes and clicks.
 
-A subclass calls ``_setup`` first (it checks ``interval`` and ``recent``), builds its
-own widgets, then ``_lay_out`` (which adds the title, error, calls and latency areas)
-and defines ``refresh``. Displayed in a kernel, the view then refreshes itself every
-``interval`` seconds until ``close()``; a failing refresh or click is shown in the
-error area and logged once, never raised into the widget machinery.
+The page's code (``front/dashboard.js`` and ``front/dashboard.css``, shipped in the
+package, nothing fetched from the internet) draws the model. The kernel keeps the
+model as a dict and, on each refresh, sends only what changed: the rows whose
+content moved, the head when it moved, the calls and events added since. A page
+that opens later (a reload, a second view) asks for the whole model once.
+
+Clicks come back as messages ``{"t": "act", "do": ..., "name": ..., "value": ...}``
+and run through ``click()``, the same method code can call; each is acknowledged
+at once. A subclass provides ``_build()`` (the whole model) and ``_actions_map()``.
+Displayed in a kernel, the view refreshes itself every ``interval`` seconds until
+``close()``; a failing refresh or click is shown in the error line and logged once,
+never raised into the widget machinery.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
+import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
+import anywidget
+import traitlets
 
 from toolkit._engine.errors import ConfigError, ToolkitError
 from toolkit._view.dashboard.actions import Actions, running_loop
-from toolkit._view.dashboard.tables import STYLE, esc
-from toolkit._view.shown import shown
+from toolkit._view.dashboard.model import Row, changed_rows, text
 
 logger = logging.getLogger("toolkit.dashboard")
+
+FRONT = Path(__file__).with_name("front")
+"""The page's ESM and CSS, shipped inside the package."""
+
+Model = dict[str, Any]
+
+PAGE_SILENCE = 15.0
+"""Seconds without a word from any page (it pings every 3 s) after which deltas stop."""
 
 
 def check_options(interval: float, recent: int) -> None:
@@ -40,25 +55,21 @@ def check_options(interval: float, recent: int) -> None:
         raise ConfigError(f"recent must be a whole number of rows >= 1, got {recent!r}")
 
 
-def area(css: str, **kwargs: Any) -> widgets.HTML:
-    """An HTML widget marked with the CSS class ``css``."""
-    widget = widgets.HTML(**kwargs)
-    widget.add_class(css)
-    return widget
+def encoded_size(message: Model) -> int:
+    """Bytes of ``message`` as JSON, as the comm sends it."""
+    return len(json.dumps(message, separators=(",", ":"), allow_nan=False).encode())
 
 
-def heading(text: str) -> widgets.HTML:
-    """A small section heading."""
-    return widgets.HTML(f"<h4 style='margin:10px 0 2px 0'>{text}</h4>")
-
-
-class LiveView(widgets.VBox):
+class LiveView(anywidget.AnyWidget):
     """A dashboard that refreshes itself while displayed and reports its own failures."""
 
+    _esm = FRONT / "dashboard.js"
+    _css = FRONT / "dashboard.css"
+    model = traitlets.Dict().tag(sync=True)
+    """The whole model as of the widget's creation; later changes arrive as messages."""
+
     _task_name = "toolkit-dashboard: refresh"
-    """The name of the refresh task on the event loop."""
     _log_prefix = "dashboard"
-    """What the log lines of this view start with."""
 
     def _setup(self, interval: float, recent: int) -> None:
         """Check the options and set up the state every dashboard has."""
@@ -66,60 +77,131 @@ class LiveView(widgets.VBox):
         self.interval = float(interval)
         self.recent = recent
         self.refreshes = 0
+        self.sent: list[int] = []
+        """Bytes of each message sent to the page, newest last (the last 100)."""
         self._actions = Actions(self._report, self._landed)
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
         self._last_logged = ""
+        self._error = ""
+        self._model: Model = {}
+        self._heard = -math.inf
+        self._missed = False
         # The front end counts the views of a widget whose _view_count is not None; the
         # count tells a dashboard shown inside a Tab, a VBox or a Voila layout (where
         # _repr_mimebundle_ is never called) when to refresh, and when it has left the page.
         self._view_count = 0
         self.observe(self._views_changed, names="_view_count")
+        self.on_msg(self._message)
 
-    def _lay_out(
-        self,
-        controls: widgets.Widget,
-        header: str,
-        rows: widgets.Widget,
-        calls_title: str,
-        side_title: str,
-        side: widgets.Widget,
-    ) -> None:
-        """Make the title, error, calls and latency areas and stack them with the given parts."""
-        self.title = area("toolkit-title")
-        self.error = area("toolkit-error-area")
-        self.calls = area("toolkit-calls-area")
-        self.latency = area("toolkit-latency-area", layout={"margin": "0 24px 0 0"})
-        super().__init__(
-            [
-                widgets.HTML(STYLE),
-                self.title,
-                controls,
-                self.error,
-                widgets.HTML(header),
-                rows,
-                heading(calls_title),
-                self.calls,
-                widgets.HBox(
-                    [
-                        widgets.VBox([heading("Latency"), self.latency]),
-                        widgets.VBox([heading(side_title), side]),
-                    ]
-                ),
-            ]
-        )
-        self.add_class("toolkit-dashboard")
+    def _start_model(self) -> None:
+        """Build the model once and hand it to the page as the widget's state."""
+        self._model = self._build()
+        self.model = self._model
 
-    # ------------------------------------------------------------- refresh
-    def refresh(self) -> None:
-        """Bring the view up to date now."""
+    # ------------------------------------------------------------- the model
+    def _build(self) -> Model:
+        """The whole model now: ``{"head": {...}, "order": [...], "rows": {...}, ...}``."""
         raise NotImplementedError
 
+    @property
+    def rows(self) -> dict[str, Row]:
+        """Every row as the page shows it, by integration name (a copy of the model's)."""
+        return dict(self._model.get("rows", {}))
+
+    @property
+    def head(self) -> dict[str, Any]:
+        """The head of the model: headline, controls, policy, error, live marker."""
+        return dict(self._model.get("head", {}))
+
+    def refresh(self) -> None:
+        """Bring the model up to date now and send the page what changed."""
+        new = self._build()
+        old, self._model = self._model, new
+        delta: Model = {"t": "delta", "now": round(time.time(), 3)}
+        if new["head"] != old.get("head"):
+            delta["head"] = new["head"]
+        if new["order"] != old.get("order"):
+            delta["order"] = new["order"]
+        rows = changed_rows(old.get("rows", {}), new["rows"])
+        if rows:
+            delta["rows"] = rows
+        for table in ("calls", "events"):
+            added = _added(old.get(table), new[table])
+            if added is not None:
+                delta[table] = added
+        self._push(delta)
+        self.refreshes += 1
+
+    def _push(self, message: Model) -> None:
+        """Send ``message`` to the page, unless no page has spoken for ``PAGE_SILENCE`` seconds.
+
+        A closed page says nothing, so the kernel then stops sending (and Jupyter's
+        idle culling can end it); the page's next ping gets the whole model.
+        """
+        self.sent.append(encoded_size(message))
+        del self.sent[:-100]
+        if self.comm is None:
+            return
+        if message["t"] == "delta" and time.monotonic() - self._heard > PAGE_SILENCE:
+            self._missed = True
+            return
+        self.send(message)
+
+    def _push_full(self) -> None:
+        self._missed = False
+        self._push({"t": "full", "now": round(time.time(), 3), "m": self._model})
+
+    def _message(self, _: object, content: Any, buffers: object = None) -> None:
+        """From the page: ``hello`` (send all), ``ping`` (still here) or ``act`` (a click)."""
+        if not isinstance(content, dict):
+            return
+        kind = content.get("t")
+        self._heard = time.monotonic()
+        if kind == "hello" or (kind == "ping" and self._missed):
+            self._push_full()
+        elif kind == "act":
+            ok = self.click(str(content.get("do")), content.get("name"), content.get("value"))
+            self._push({"t": "ack", "id": content.get("id"), "ok": ok})
+
+    # ------------------------------------------------------------- actions
+    def _actions_map(self) -> dict[str, Callable[[Any, Any], object]]:
+        """What each control does: ``{"trip": handler(name, value), ...}``."""
+        raise NotImplementedError
+
+    def click(self, action: str, name: str | None = None, value: object = None) -> bool:
+        """Do what a click on ``action`` does (for ``name``, with ``value``); False if it failed.
+
+        The page's controls all come through here, so a test or a script can do
+        everything a person can.
+        """
+        handler = self._actions_map().get(action)
+        if handler is None:
+            self._report(action, ConfigError(f"no control {action!r} on this dashboard"))
+            self._safe_refresh()
+            return False
+        ok = self._actions.do(
+            f"{action} {name!r}" if name else action, lambda: handler(name, value)
+        )
+        if ok:
+            self._clear_error()
+        self._safe_refresh()
+        return ok
+
+    # ------------------------------------------------------------- refresh
     def _safe_refresh(self) -> None:
         try:
             self.refresh()
         except Exception as exc:
             self._report("refresh", exc)
+            self._push_error()
+
+    def _push_error(self) -> None:
+        """Send the error line alone (the refresh that would carry it failed)."""
+        head = self._model.get("head")
+        if head is not None and head.get("error") != self._error:
+            head = self._model["head"] = {**head, "error": self._error}
+            self._push({"t": "delta", "now": round(time.time(), 3), "head": head})
 
     def _landed(self) -> None:
         if not self._closed:
@@ -175,49 +257,42 @@ class LiveView(widgets.VBox):
         return super()._repr_mimebundle_(**kwargs)
 
     def close(self) -> None:
-        """Stop refreshing and close every widget of the dashboard."""
+        """Stop refreshing and close the widget."""
         self._closed = True
         self.stop()
-        _close_tree(self.children)
         super().close()
-
-    # ------------------------------------------------------------- actions
-    def _act(self, label: str, handler: Callable[[], object]) -> None:
-        if self._actions.do(label, handler):
-            self._clear_error()
-        self._safe_refresh()
 
     # -------------------------------------------------------------- errors
     def _report(self, label: str, exc: BaseException) -> None:
         """Show a failed handler on the dashboard and log it once; never raise."""
-        text = f"{label} failed: {type(exc).__name__}: {shown(exc)}"
-        if text != self._last_logged:
+        message = f"{label} failed: {type(exc).__name__}: {text(exc)}"
+        if message != self._last_logged:
             # a refused value (ToolkitError) needs no traceback; anything else does
             trace = None if isinstance(exc, ToolkitError) else (type(exc), exc, exc.__traceback__)
-            logger.error("%s: %s", self._log_prefix, text, exc_info=trace)
-            self._last_logged = text
-        stamp = time.strftime("%H:%M:%S")
-        try:
-            self.error.value = (
-                f'<div class="toolkit-error" style="color:#cf222e;background:#ffebe9;'
-                f'border:1px solid #ff8182;border-radius:6px;padding:4px 8px;margin:4px 0">'
-                f"{esc(stamp)} · {esc(text)}</div>"
-            )
-        except Exception:
-            logger.exception("%s: could not show an error", self._log_prefix)
+            logger.error("%s: %s", self._log_prefix, message, exc_info=trace)
+            self._last_logged = message
+        self._error = f"{time.strftime('%H:%M:%S')} · {message}"
 
     def _clear_error(self) -> None:
-        self.error.value = ""
+        self._error = ""
         self._last_logged = ""
 
     @property
     def last_error(self) -> str:
-        """The error shown on the dashboard, as plain text ("" when none)."""
-        return html.unescape(re.sub(r"<[^>]+>", "", self.error.value))
+        """The error shown on the dashboard ("" when none)."""
+        return self._error
 
 
-def _close_tree(children: tuple[widgets.Widget, ...]) -> None:
-    for child in children:
-        if isinstance(child, widgets.Box):
-            _close_tree(child.children)
-        child.close()
+def _added(old: list[Any] | None, new: list[Any]) -> list[Any] | None:
+    """The entries at the end of ``new`` that ``old`` lacks; None when nothing was added.
+
+    Tables are newest last and identified by a running ``seq``; when the two share
+    nothing (a cleared history), the whole of ``new`` is sent.
+    """
+    if old == new:
+        return None
+    if not old or not new:
+        return new
+    last = old[-1]["seq"]
+    added = [entry for entry in new if entry["seq"] > last]
+    return added if added else new
