@@ -221,7 +221,7 @@ def test_texts_are_carried_as_capped_text_never_markup() -> None:
         dash.click("run_all")
         assert dash.rows[EVIL]["label"] == f"<b>{EVIL}</b>"  # the page sets it as textContent
         error = dash.rows["ok"]["last"]["error"]
-        assert len(error) < 400 and error.endswith("more characters)")
+        assert len(error) < 400 and error.endswith("characters]")
         json.dumps(dash._model, allow_nan=False)  # the model is plain JSON, no NaN
     finally:
         dash.close()
@@ -233,7 +233,9 @@ def test_text_survives_a_value_whose_str_raises() -> None:
         def __str__(self) -> str:
             raise ValueError("no")
 
-    assert text(Hostile()) == "<unprintable Hostile: ValueError>"
+        __repr__ = __str__
+
+    assert text(Hostile()).startswith("<unreadable Hostile")
 
 
 def test_tables_show_a_bounded_tail_of_history(runner: IntegrationRunner) -> None:

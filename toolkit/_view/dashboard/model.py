@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from toolkit._view.dashboard.recent import Call, quantile
+from toolkit._view.shown import shown
 
 TEXT_CHARS = 300
 """Longest text a row carries (an error message, a name); the rest is cut with a note."""
@@ -28,14 +29,8 @@ Row = dict[str, Any]
 
 
 def text(value: object, limit: int = TEXT_CHARS) -> str:
-    """Any value as text of at most about ``limit`` characters, saying how much was cut."""
-    try:
-        shown = value if isinstance(value, str) else str(value)
-    except Exception as exc:  # a __str__ that raises must not break the dashboard
-        shown = f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
-    if len(shown) <= limit:
-        return shown
-    return f"{shown[:limit]}… ({len(shown) - limit:,} more characters)"
+    """Any value as text of at most ``limit`` characters and a note of what was cut."""
+    return shown(value, limit)
 
 
 def maybe_text(value: object, limit: int = TEXT_CHARS) -> str | None:

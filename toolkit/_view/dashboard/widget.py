@@ -12,7 +12,6 @@ Countdowns and ages move in the page on their own, between refreshes.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -269,8 +268,8 @@ def _storage(statuses: list[BreakerStatus]) -> dict[str, Any]:
 def _rates(status: BreakerStatus) -> dict[str, float] | None:
     """The window's failure and slow-call rates, when the policy has a window and calls."""
     rates = {
-        key: number(getattr(status, field, math.nan), 3)
-        for key, field in (("failure", "window_failure_rate"), ("slow", "window_slow_rate"))
+        "failure": number(status.window_failure_rate, 3),
+        "slow": number(status.window_slow_rate, 3),
     }
     shown = {key: value for key, value in rates.items() if value is not None}
     return shown or None
