@@ -235,7 +235,7 @@ def test_text_survives_a_value_whose_str_raises() -> None:
 
         __repr__ = __str__
 
-    assert text(Hostile()).startswith("<unreadable Hostile")
+    assert text(Hostile()).startswith("<unreadable ") and "Hostile" in text(Hostile())
 
 
 def test_tables_show_a_bounded_tail_of_history(runner: IntegrationRunner) -> None:
