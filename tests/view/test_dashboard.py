@@ -545,7 +545,7 @@ def test_a_huge_error_is_capped_everywhere_with_a_note_of_the_cut() -> None:
     dash = Dashboard(runner)
     try:
         dash.click("run_all")
-        model = json.dumps(dash._model)
+        model = json.dumps(dash._model, ensure_ascii=False)
         error = runner.history[-1].error
         assert error is not None and len(error) > 1_900_000
         assert len(model) < 20 * TEXT_CHARS + 50_000  # the error is carried capped, not whole

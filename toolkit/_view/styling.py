@@ -134,9 +134,8 @@ def plain_table(df: pd.DataFrame) -> str:
         for position in range(capped.shape[1]):
             column = capped.iloc[:, position]
             if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
-                capped.isetitem(
-                    position, column.map(lambda v: v if _missing(v) else shown(v, CELL_CHARS))
-                )
+                texts = [v if _missing(v) else shown(v, CELL_CHARS) for v in column]
+                capped.isetitem(position, texts)
         return capped.to_string(index=not isinstance(capped.index, pd.RangeIndex))
     except Exception as exc:  # a label or dtype pandas cannot print
         return f"<styled frame of {len(df)} rows; it cannot be printed as text: {shown(exc)}>"
