@@ -584,7 +584,7 @@ def test_a_rate_window_shows_its_failure_rate() -> None:
         probe.behaviour = "ok"
         runner.run_all_sync()
         dashboard.refresh()
-        assert dashboard.rows["rated"]["rates"] == {"failure": 0.5}  # shown as "50% failed"
+        assert dashboard.rows["rated"]["rates"] == {"failure": 0.5, "slow": 0.0}
     finally:
         dashboard.close()
         runner.close()
