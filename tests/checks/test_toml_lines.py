@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 from toolkit._checks.toml_lines import TomlLines, decode_position
 
 TEXT = '''\
@@ -44,3 +46,27 @@ def test_an_unknown_key_falls_back_to_its_table() -> None:
 def test_decode_position_reads_the_line_from_tomllib() -> None:
     assert decode_position("Invalid value (at line 4, column 9)") == (4, "Invalid value (column 9)")
     assert decode_position("something else") == (None, "something else")
+
+
+INLINE = """\
+runner = { timeout = 5, "grace" = 0.1 }
+http = [
+  { name = "a", url = "http://x/{not}[a table]", note = "it's, = {\\" }" },
+  { name = "b", url = "http://y", headers = { Accept = "json", url = "inner" } },
+]
+tcp = [{ name = "c", host = "h", port = 1 }]  # a comment {
+after = 1
+"""
+
+
+def test_checks_written_as_inline_tables_keep_their_lines() -> None:
+    assert tomllib.loads(INLINE)["http"][0]["note"] == "it's, = {\" }"
+    lines = TomlLines(INLINE)
+    assert lines.table("runner") == 1
+    assert lines.key("runner", 0, "timeout") == 1 and lines.key("runner", 0, "grace") == 1
+    assert lines.table("http", 1) == 3 and lines.table("http", 2) == 4
+    assert lines.key("http", 1, "note") == 3
+    assert lines.key("http", 2, "name") == 4 and lines.key("http", 2, "headers") == 4
+    assert lines.table("tcp", 1) == 6 and lines.key("tcp", 1, "port") == 6
+    assert lines.top_key("after") == 7
+    assert lines.key("http", 2, "missing") == 4

@@ -43,6 +43,7 @@ from toolkit._checks.settings import check_name
 from toolkit._checks.tcp import TcpCheck
 from toolkit._checks.toml_lines import TomlLines, decode_position
 from toolkit._engine.errors import ConfigError, ConfigFileError, ConfigProblem
+from toolkit._engine.history import MAX_HISTORY
 from toolkit._engine.policy import Policy
 from toolkit._engine.redact import redact_text
 from toolkit._engine.registry import IntegrationRegistry
@@ -70,10 +71,25 @@ def _policy_value(key: str) -> Validator:
     return check
 
 
-def _whole(minimum: int, what: str) -> Validator:
+_REFUSED = (ConfigError, OverflowError, ValueError, TypeError)
+"""What checking a value may raise: each becomes a problem with its line and key."""
+
+
+def _reason(exc: Exception) -> str:
+    """A refused value's message; a number too large for its setting says so."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, OverflowError):
+        return "is too large for this setting; give a smaller number"
+    return f"cannot be used ({type(exc).__name__}: {exc})"
+
+
+def _whole(minimum: int, what: str, maximum: int | None = None) -> Validator:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ConfigError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{what} must be at most {maximum:,}, got {value!r}")
         return value
 
     return check
@@ -113,12 +129,14 @@ def _verify(value: Any) -> bool | str:
 
 _POLICY: dict[str, Validator] = {key: _policy_value(key) for key in POLICY_KEYS}
 _RUNNER: dict[str, Validator] = {
-    **_POLICY, "history_size": _whole(1, "history_size"), "grace": _grace,
+    **_POLICY, "history_size": _whole(1, "history_size", MAX_HISTORY), "grace": _grace,
 }  # fmt: skip
 _COMMON: dict[str, Validator] = {
     "name": opt.name,
     "display_name": _text("display_name"),
-    "secret_env": lambda v: [check_name(n, "secret_env") for n in opt.names(v, "secret_env")],
+    "secret_env": lambda v: [
+        check_name(n, "secret_env") for n in opt.names(v, "secret_env", secret=True)
+    ],
 }
 _HTTP: dict[str, Validator] = {
     **_COMMON,
@@ -132,7 +150,7 @@ _HTTP: dict[str, Validator] = {
     "follow_redirects": _flag("follow_redirects"),
     "max_body_bytes": lambda v: opt.byte_count(v, "max_body_bytes"),
     "verify": _verify,
-    "secret_headers": lambda v: opt.names(v, "secret_headers"),
+    "secret_headers": lambda v: opt.names(v, "secret_headers", secret=True),
 }
 _TCP: dict[str, Validator] = {**_COMMON, "host": opt.host, "port": opt.port}
 _KINDS: dict[str, tuple[dict[str, Validator], tuple[str, ...]]] = {
@@ -185,7 +203,8 @@ class _Loader:
         self.runner_ok = True
 
     def problem(self, line: int | None, key: str, message: str) -> None:
-        self.problems.append(ConfigProblem(str(self.path), line, key, redact_text(message)))
+        message = _one_line(redact_text(message))
+        self.problems.append(ConfigProblem(str(self.path), line, _one_line(key), message))
 
     def load(self) -> CheckConfig | None:
         try:
@@ -201,6 +220,9 @@ class _Loader:
         except tomllib.TOMLDecodeError as exc:
             line, message = decode_position(str(exc))
             self.problem(line, "", f"not valid TOML: {message}")
+            return None
+        except ValueError as exc:  # an integer of more than 4,300 digits, say
+            self.problem(None, "", f"not readable TOML: {exc}")
             return None
         self.lines = TomlLines(text)
         return self._build(document)
@@ -247,8 +269,8 @@ class _Loader:
                 continue
             try:
                 kwargs[key] = _RUNNER[key](value)
-            except ConfigError as exc:
-                self.problem(line, f"runner.{key}", _strip(key, str(exc)))
+            except _REFUSED as exc:
+                self.problem(line, f"runner.{key}", _strip(key, _reason(exc)))
         self.runner_ok = self._combined(self.lines.top_key("runner"), "runner", kwargs, {})
         return kwargs
 
@@ -259,8 +281,8 @@ class _Loader:
         settings = {k: v for k, v in {**runner, **policy}.items() if k in POLICY_KEYS}
         try:
             Policy().updated(**settings)
-        except ConfigError as exc:
-            self.problem(line, label, str(exc))
+        except _REFUSED as exc:
+            self.problem(line, label, _reason(exc))
             return False
         return True
 
@@ -284,8 +306,8 @@ class _Loader:
                 continue
             try:
                 checked = validator(value)
-            except ConfigError as exc:
-                self.problem(line, f"{label}.{key}", _strip(key, str(exc)))
+            except _REFUSED as exc:
+                self.problem(line, f"{label}.{key}", _strip(key, _reason(exc)))
                 continue
             (policy if key in POLICY_KEYS else values)[key] = checked
         for key in required:
@@ -308,8 +330,8 @@ class _Loader:
             if kind == "http":
                 return HttpCheck(**values, env=self.env, client=client)
             return TcpCheck(**values, env=self.env)
-        except ConfigError as exc:
-            self.problem(self.lines.table(kind, index), label, str(exc))
+        except _REFUSED as exc:
+            self.problem(self.lines.table(kind, index), label, _reason(exc))
             return None
 
     def _unique(self, document: dict[str, Any]) -> None:
@@ -328,6 +350,11 @@ class _Loader:
                         f"name already used by {seen[name]}; names must be unique",
                     )  # fmt: skip
                 seen.setdefault(name, where)
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one printable line: a key or value with a newline is shown escaped."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _unknown(key: str, known: Any, what: str) -> str:

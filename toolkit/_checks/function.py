@@ -52,7 +52,9 @@ class FunctionIntegration(FromEnv):
         self.name = opt.name(name if name is not None else func.__name__)
         self.display_name = display_name or self.name
         needed = [check_name(n, "a required setting") for n in opt.names(requires, "requires")]
-        self.settings = EnvSettings(needed, secret=opt.names(secret, "secret"), env=env)
+        self.settings = EnvSettings(
+            needed, secret=opt.names(secret, "secret", secret=True), env=env
+        )
         functools.update_wrapper(self, func)
 
     async def fetch(self) -> IntegrationResult:

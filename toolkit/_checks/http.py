@@ -105,7 +105,7 @@ class HttpCheck(FromEnv):
         self.json_key = opt.json_key(json_key)
         self.timeout = None if timeout is None else opt.seconds(timeout, "timeout")
         self.secret_headers = frozenset(
-            h.lower() for h in opt.names(secret_headers, "secret_headers")
+            h.lower() for h in opt.names(secret_headers, "secret_headers", secret=True)
         )
         self.token_env = None if token_env is None else check_name(token_env, "token_env")
         self.token_scheme = token_scheme
@@ -120,7 +120,7 @@ class HttpCheck(FromEnv):
             self._client.prepare(verify)
         header_refs = [r for value in self.headers.values() for r in references(value)]
         needed = [*references(self.url), *header_refs]
-        secret = [*opt.names(secret_env, "secret_env")]
+        secret = [*opt.names(secret_env, "secret_env", secret=True)]
         for header, value in self.headers.items():
             if is_secret_header(header, self.secret_headers):
                 secret += references(value)
@@ -153,6 +153,7 @@ class HttpCheck(FromEnv):
         """Send the request, read at most ``max_body_bytes`` and judge the answer."""
         url, secrets = self._target_url(), self.secrets()
         first = request = f"{self.method} {redact_url(url, secrets)}"
+        _check_host(url, self.name)
         LOG_REDACTOR.declare(self, secrets)
         try:
             client = (
@@ -379,6 +380,15 @@ async def _stop_reading(response: httpx.Response, body: AsyncIterator[bytes]) ->
     with contextlib.suppress(httpx.HTTPError, httpx.StreamError):
         async for _ in body:
             pass
+
+
+def _check_host(url: str, name: str) -> None:
+    """Refuse a URL whose host (as expanded from the environment) no resolver should see."""
+    if opt.unusable_host(opt.authority(url)):
+        raise ConfigError(
+            f"the URL of check {name!r} names a host that is empty or has whitespace or "
+            "control characters (an environment variable read with its newline?); not sent"
+        )
 
 
 def _not_json(constant: str) -> Any:

@@ -90,11 +90,44 @@ def name(value: object) -> str:
     return value
 
 
+def closed_references(value: str, what: str) -> str:
+    """``value`` when every ``${`` in it starts a whole ``${NAME}`` reference, else ConfigError.
+
+    An unterminated ``${`` would otherwise be sent as it is; the value is not shown
+    (it may hold a secret), only where the ``${`` is.
+    """
+    rest = REFERENCE.sub(lambda m: " " * len(m[0]), value)
+    at = rest.find("${")
+    if at >= 0:
+        raise ConfigError(
+            f"{what} has a '${{' at character {at + 1} that does not start a ${{NAME}} "
+            "reference (NAME: letters, digits and underscores, then '}'); close it or remove it"
+        )
+    return value
+
+
+def authority(url: str) -> str:
+    """The ``user@host:port`` part of a URL, read as written (``urlsplit`` drops newlines)."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    return re.split(r"[/?#]", rest, maxsplit=1)[0]
+
+
+def unusable_host(host: str) -> bool:
+    """True for an empty host or one with whitespace or control characters (never resolved)."""
+    return not host.strip() or any(c.isspace() or not c.isprintable() for c in host)
+
+
 def url(value: object) -> str:
     """An http(s) URL with a host; ``${NAME}`` references are checked once expanded."""
     if not isinstance(value, str) or not value:
         raise ConfigError(
             f"url must be a string such as 'https://example.com/health', got {value!r}"
+        )
+    closed_references(value, "url")
+    if unusable_host(value):  # urlsplit would quietly drop a newline or tab
+        raise ConfigError(
+            f"url must not contain whitespace or control characters, got "
+            f"{_short(redact_url(value))!r}; it is never sent to a resolver"
         )
     probe = REFERENCE.sub("x", value)
     if value.startswith("${"):
@@ -129,6 +162,8 @@ def headers(value: object) -> dict[str, str]:
     bad = [str(k) for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)]
     if bad:
         raise ConfigError(f"header values must be strings; not a string: {', '.join(bad)}")
+    for header, text in value.items():
+        closed_references(text, f"header {header!r}")
     return dict(value)
 
 
@@ -151,6 +186,8 @@ def port(value: object) -> int | str:
     """A TCP port from 1 to 65535, or a ``${NAME}`` reference to one."""
     if isinstance(value, str) and REFERENCE.fullmatch(value):
         return value
+    if isinstance(value, str) and "${" in value:
+        closed_references(value, "port")
     if isinstance(value, str) and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
@@ -158,13 +195,14 @@ def port(value: object) -> int | str:
     return value
 
 
-def host(value: object) -> str:
-    """A host name or address."""
-    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+def host(value: object, what: str = "host") -> str:
+    """A host name or address: no whitespace or control characters, references closed."""
+    if not isinstance(value, str) or unusable_host(value):
         raise ConfigError(
-            f"host must be a host name or address such as 'db.internal', got {value!r}"
+            f"{what} must be a host name or address such as 'db.internal' (no whitespace or "
+            f"control characters), got {value!r}"
         )
-    return value
+    return closed_references(value, what)
 
 
 def json_key(value: object) -> str | None:
@@ -178,15 +216,28 @@ def json_key(value: object) -> str | None:
     return value
 
 
-def names(value: object, what: str) -> tuple[str, ...]:
-    """A list of strings (header or variable names)."""
+def names(value: object, what: str, *, secret: bool = False) -> tuple[str, ...]:
+    """A list of strings (header or variable names).
+
+    ``secret``: where the names of secrets belong, what was given is described but
+    never shown (a secret pasted there instead of its name stays unseen).
+    """
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ConfigError(f"{what} must be a list of strings, got {value!r}")
+        given = _described(value) if secret else repr(value)
+        raise ConfigError(f"{what} must be a list of strings, such as [\"NAME\"], got {given}")
     items = list(value)
     bad = [item for item in items if not isinstance(item, str) or not item]
     if bad:
-        raise ConfigError(f"{what} must be a list of strings; not a string: {bad!r}")
+        given = ", ".join(_described(item) for item in bad) if secret else repr(bad)
+        raise ConfigError(f"{what} must be a list of strings; not a string: {given}")
     return tuple(items)
+
+
+def _described(value: object) -> str:
+    """What a value is, without showing it: "a string of 12 characters (not shown)"."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters (not shown: it may be a secret)"
+    return f"a value of type {type(value).__name__} (not shown: it may be a secret)"
 
 
 def dig(document: Any, path: str) -> Any:

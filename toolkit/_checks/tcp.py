@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from toolkit._checks import options as opt
 from toolkit._checks.settings import EnvSettings, FromEnv, references
-from toolkit._engine.errors import CheckConnectError, CheckTimeoutError
+from toolkit._engine.errors import CheckConnectError, CheckTimeoutError, ConfigError
 from toolkit._engine.redact import redact_text
 from toolkit._engine.results import IntegrationResult
 
@@ -46,12 +46,22 @@ class TcpCheck(FromEnv):
         needed = [*references(self.host), *references(str(self.port))]
         literal = not references(self.host) or not references(str(self.port))
         self.settings = EnvSettings(
-            needed, secret=opt.names(secret_env, "secret_env"), literal=literal, env=env
+            needed, secret=opt.names(secret_env, "secret_env", secret=True), literal=literal,
+            env=env,
         )
 
     def target(self) -> tuple[str, int]:
-        """Host and port as they are now (variables expanded); ConfigError for a bad port."""
+        """Host and port as they are now (variables expanded); ConfigError for a bad one.
+
+        A host with whitespace or control characters (a variable read with its newline)
+        is refused here, before anything asks a resolver about it.
+        """
         host = self.settings.expand(self.host)
+        if opt.unusable_host(host):
+            raise ConfigError(
+                f"host of check {self.name!r} from the environment is empty or has whitespace "
+                f"or control characters ({len(host)} characters); not resolved"
+            )
         port = opt.port(self.settings.expand(str(self.port)))
         return host, int(port)
 

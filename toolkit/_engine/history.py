@@ -21,6 +21,8 @@ OUTCOMES: tuple[Outcome, ...] = ("ok", "error", "timeout", "circuit_open")
 STATES: tuple[State, ...] = ("closed", "half-open", "open", "isolated")
 
 DEFAULT_MAXLEN = 10_000
+MAX_HISTORY = 100_000_000
+"""The most records a history keeps (a larger bound is a typo, and overflows a deque)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +65,14 @@ class _Columns:
     _time_field = ""
 
     def __init__(self, maxlen: int = DEFAULT_MAXLEN) -> None:
-        if isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1:
-            raise ConfigError(f"history size must be a whole number >= 1, got {maxlen!r}")
+        if (
+            isinstance(maxlen, bool)
+            or not isinstance(maxlen, int)
+            or not 1 <= maxlen <= MAX_HISTORY
+        ):
+            raise ConfigError(
+                f"history size must be a whole number from 1 to {MAX_HISTORY:,}, got {maxlen!r}"
+            )
         self.maxlen = maxlen
         self._cols: dict[str, deque[Any]] = {f: deque(maxlen=maxlen) for f in self._fields}
         self.version = 0
