@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from toolkit._fleet.control import Fleet
     from toolkit._fleet.storage import RedisStorage
     from toolkit._view.dashboard import Dashboard
+    from toolkit._view.replay import replay
     from toolkit.integrations import HttpCheck, TcpCheck, integration
 
 __all__ = [
@@ -99,6 +100,7 @@ __all__ = [
     "load_config",
     "metrics",
     "plots",
+    "replay",
 ]
 
 # name -> (module, attribute or None for the module itself)
@@ -116,6 +118,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "load_config": ("toolkit._checks.config", "load_config"),
     "metrics": ("toolkit.metrics", None),
     "plots": ("toolkit.plots", None),
+    "replay": ("toolkit._view.replay", "replay"),
 }
 
 

@@ -8,13 +8,17 @@ sized for the number of integrations) and return the Axes. They read
 ``frames.availability`` (or a calls frame), least available on top; ``value="open_share"``
 shows the share of time the breaker was open. ``incidents(frame)`` each incident of
 ``frames.incidents`` as a bar from start to end, coloured by what opened it.
+
+``replay(result)`` draws a ``toolkit.replay`` result: its policies side by side, and
+with ``per_call=True`` rows a state strip per policy; it returns the Figure.
 """
 
 from __future__ import annotations
 
 from toolkit._view.plots import latency, timeline
+from toolkit._view.replay_plot import replay
 
-__all__ = ["latency", "timeline"]
+__all__ = ["latency", "replay", "timeline"]
 
 for _name in __all__:  # shown, and pickled, under the public path
     globals()[_name].__module__ = __name__
