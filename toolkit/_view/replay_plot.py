@@ -80,7 +80,10 @@ def _short(label: object) -> str:
 
 
 def _bars(ax: Any, totals: pd.DataFrame) -> None:
-    labels = [_short(p).replace("$", r"\$") for p in totals.index]
+    labels = [
+        _short(p).replace("$", r"\$") + (f"\n({n} outcomes assumed)" if n else "")
+        for p, n in zip(totals.index, totals["assumed"], strict=True)
+    ]
     y = np.arange(len(labels))
     lost = totals["skipped_known_ok"].to_numpy()
     reached = totals["failed_reaching"].to_numpy()
@@ -89,10 +92,9 @@ def _bars(ax: Any, totals: pd.DataFrame) -> None:
     ax.barh(y + 0.2, reached, height=0.38, color=outcome_color("error"),
             label="failures that reached the service")  # fmt: skip
     top = max(int(lost.max(initial=0)), int(reached.max(initial=0)), 1)
-    for row, (a, b, assumed) in enumerate(zip(lost, reached, totals["assumed"], strict=True)):
+    for row, (a, b) in enumerate(zip(lost, reached, strict=True)):
         ax.text(a + top * 0.01, row - 0.2, str(a), va="center", fontsize=8)
-        note = f"{b}  ({assumed} assumed)" if assumed else str(b)
-        ax.text(b + top * 0.01, row + 0.2, note, va="center", fontsize=8)
+        ax.text(b + top * 0.01, row + 0.2, str(b), va="center", fontsize=8)
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0, top * 1.25)
