@@ -1,6 +1,7 @@
 """Command line: ``python -m toolkit demo`` tells the failure-isolation story;
 ``python -m toolkit check FILE`` runs the checks of a config file once (or ``--watch``);
-``python -m toolkit serve FILE`` runs them on a schedule and serves metrics and health."""
+``python -m toolkit serve FILE`` runs them on a schedule and serves metrics and health;
+``python -m toolkit archive REDIS --namespace NS --to DIR`` archives a fleet's calls."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ def main(argv: list[str] | None = None) -> int:
     """Dispatch to a subcommand and return its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     usage = (
-        "usage: python -m toolkit {demo,check,serve} [options]   (python -m toolkit CMD --help)\n"
+        "usage: python -m toolkit {demo,check,serve,archive} [options]"
+        "   (python -m toolkit CMD --help)\n"
         "  demo   the failure-isolation story, told in the terminal\n"
         "  check  run a TOML config's checks once (or --watch N)\n"
-        "  serve  run them every interval; serve /metrics, /health, /livez, /readyz and a page"
+        "  serve  run them every interval; serve /metrics, /health, /livez, /readyz and a page\n"
+        "  archive  keep a fleet's call stream in a Parquet archive (toolkit.Archive)"
     )
     if not args or args[0] in ("-h", "--help"):
         print(usage)
@@ -37,6 +40,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return int(serve_main(rest))
+    if command == "archive":
+        from toolkit._engine.errors import MissingExtraError
+
+        try:
+            from toolkit._archive.command import main as archive_main
+        except MissingExtraError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return int(archive_main(rest))
     print(f"unknown command {command!r}\n{usage}", file=sys.stderr)
     return 2
 

@@ -25,6 +25,18 @@ def test_archive_without_pyarrow_names_the_archive_extra() -> None:
     assert ".venv/bin/pip install -e '.[archive]'" in done.stdout
 
 
+def test_the_archive_command_without_pyarrow_exits_2_naming_the_extra() -> None:
+    script = without("pyarrow") + (
+        "from toolkit.__main__ import main\n"
+        "sys.exit(main(['archive', 'redis://127.0.0.1:1/0', '--namespace', 's', '--to', 'x']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert "needs pyarrow, which is not installed" in done.stderr
+    assert "integration-health-toolkit[archive]" in done.stderr
+
+
 def test_import_toolkit_loads_no_pyarrow() -> None:
     script = "import sys, toolkit\nprint('pyarrow' in sys.modules)\n"
     done = subprocess.run(
