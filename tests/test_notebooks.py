@@ -16,6 +16,7 @@ NAMES = [
     "03_dashboard.ipynb",
     "04_http_checks.ipynb",
     "05_fleet.ipynb",
+    "07_history.ipynb",
 ]
 
 pytestmark = pytest.mark.notebook
@@ -110,3 +111,17 @@ def test_fleet_notebook_trips_a_breaker_in_every_worker_and_cleans_up(
     assert "<FleetWorkers 0 of 2 running on 'shop'> <LocalRedis stopped>" in streams
     pids = [int(p) for p in streams.split("pids:", 1)[1].splitlines()[0].split()]
     assert len(pids) == 3 and not [p for p in pids if Path(f"/proc/{p}").exists()]
+
+
+def test_history_notebook_archives_a_week_and_reads_its_incidents() -> None:
+    notebook = execute("07_history.ipynb")
+    streams = "".join(
+        out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
+    )
+    assert "60,480 calls" in streams and "over 7 days" in streams
+    assert "Scan(files=1," in streams  # one day's partition opened
+    assert len(outputs(notebook, "image/png")) == 3  # two heatmaps and the incidents
+    html = "\n".join(outputs(notebook, "text/html"))
+    assert "geocoder" in html and "timeout" in html and "by hand" in html
+    assert "mttr_s" in html and "partner_feed" in html
+    assert "archive removed: True" in streams

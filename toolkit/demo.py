@@ -1,5 +1,6 @@
 """Simulated integrations for demos, notebooks and benchmarks, seeded so every run tells
-the same story: ``DemoIntegration``, ``demo_integrations``, ``demo_registry``.
+the same story: ``DemoIntegration``, ``demo_integrations``, ``demo_registry``;
+``simulated_week()``: days of calls and breaker events for the history notebook.
 """
 
 from __future__ import annotations
@@ -15,3 +16,8 @@ __all__ = ["DEMO_SERVICES", "DemoIntegration", "demo_integrations", "demo_regist
 
 for _name in ("DemoIntegration", "demo_integrations", "demo_registry"):
     globals()[_name].__module__ = __name__  # shown, and pickled, under the public path
+
+from toolkit._demo.history import simulated_week  # noqa: E402
+
+__all__ += ["simulated_week"]
+simulated_week.__module__ = __name__

@@ -233,22 +233,58 @@ def _merged(spans: list[_Span]) -> list[_Span]:
     return merged
 
 
-def _settled_by(name: str, worker: str, at: float, calls: pd.DataFrame) -> str | None:
-    """The outcome of ``worker``'s call of ``name`` that opened the breaker at ``at``."""
-    ended = calls[
-        (calls["_n"] == name)
-        & (calls["_w"] == worker)
-        & (np.abs(calls["_end"] - at) <= _SETTLED_S)
-        & calls["_after"].isin(_OPEN)
-        & ~calls["_before"].isin(_OPEN)
-        & calls["_outcome"].isin(("error", "timeout"))
-    ]
-    if ended.empty:
-        return None
-    return str(ended.loc[(ended["_end"] - at).abs().idxmin(), "_outcome"])
+class _CallIndex:
+    """A calls frame sorted for the lookups ``incidents`` makes: per integration by start
+    (running counts of skipped calls and trials), per integration and worker by end."""
+
+    def __init__(self, calls: pd.DataFrame) -> None:
+        start = _seconds(calls["started_at"])
+        end = start + calls["duration_ms"].fillna(0.0).to_numpy(dtype="float64") / 1e3
+        names = calls["name"].astype(str).to_numpy()
+        workers = _workers(calls).to_numpy()
+        outcome = calls["outcome"].astype(str).to_numpy()
+        before = calls["state_before"].astype(str).to_numpy()
+        after = calls["state_after"].astype(str).to_numpy()
+        self.last_end = float(end.max()) if len(end) else -np.inf
+        self.by_name: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for name in np.unique(names):
+            rows = np.flatnonzero(names == name)
+            rows = rows[np.argsort(start[rows], kind="stable")]
+            skipped = np.concatenate([[0], np.cumsum(outcome[rows] == "circuit_open")])
+            trials = np.concatenate([[0], np.cumsum(before[rows] == "half-open")])
+            self.by_name[str(name)] = (start[rows], skipped, trials)
+        opening = np.isin(after, _OPEN) & ~np.isin(before, _OPEN)
+        failed = np.isin(outcome, ("error", "timeout"))
+        chosen = np.flatnonzero(opening & failed)  # calls that opened their breaker
+        grouped: dict[tuple[str, str], list[int]] = {}
+        for row in chosen[np.argsort(end[chosen], kind="stable")]:
+            grouped.setdefault((str(names[row]), str(workers[row])), []).append(int(row))
+        self.openers = {key: (end[rows], outcome[rows]) for key, rows in grouped.items()}
+
+    def counts(self, name: str, start: float, end: float) -> tuple[int, int]:
+        """Skipped calls and trials of ``name`` that started from ``start`` to ``end``."""
+        found = self.by_name.get(name)
+        if found is None:
+            return 0, 0
+        starts, skipped, trials = found
+        low = int(np.searchsorted(starts, start, side="left"))
+        high = int(np.searchsorted(starts, end, side="right"))
+        return int(skipped[high] - skipped[low]), int(trials[high] - trials[low])
+
+    def opened_by(self, name: str, worker: str, at: float) -> str | None:
+        """The outcome of ``worker``'s failing call of ``name`` that settled at ``at``."""
+        found = self.openers.get((name, worker))
+        if found is None:
+            return None
+        ends, outcomes = found
+        low, high = np.searchsorted(ends, [at - _SETTLED_S, at + _SETTLED_S])
+        if low == high:
+            return None
+        nearest = low + int(np.argmin(np.abs(ends[low:high] - at)))
+        return str(outcomes[nearest])
 
 
-def _cause(span: _Span, calls: pd.DataFrame | None) -> str:
+def _cause(span: _Span, calls: _CallIndex | None) -> str:
     """What opened the breaker: the failing call a member worker saw settle into the
     opening; else a hand, or another worker (a change a call found, not made by hand)."""
     _, _, opened_to, by_hand = span.openings[0]
@@ -257,25 +293,10 @@ def _cause(span: _Span, calls: pd.DataFrame | None) -> str:
     if calls is None:
         return "unknown"
     for worker, at, _, _ in span.openings:
-        outcome = _settled_by(span.name, worker, at, calls)
+        outcome = calls.opened_by(span.name, worker, at)
         if outcome is not None:
             return outcome
     return "another worker" if by_hand is False else "by hand"
-
-
-def _prepared(calls: pd.DataFrame) -> pd.DataFrame:
-    start = _seconds(calls["started_at"])
-    return pd.DataFrame(
-        {
-            "_w": _workers(calls).to_numpy(),
-            "_n": calls["name"].astype(str).to_numpy(),
-            "_start": start,
-            "_end": start + calls["duration_ms"].fillna(0.0).to_numpy(dtype="float64") / 1e3,
-            "_outcome": calls["outcome"].astype(str).to_numpy(),
-            "_before": calls["state_before"].astype(str).to_numpy(),
-            "_after": calls["state_after"].astype(str).to_numpy(),
-        }
-    )
 
 
 def incidents(events: pd.DataFrame, calls: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -297,23 +318,15 @@ def incidents(events: pd.DataFrame, calls: pd.DataFrame | None = None) -> pd.Dat
     spans = _merged(_episodes(events))
     if not spans:
         return _typed(pd.DataFrame(columns=INCIDENT_COLUMNS), INCIDENT_COLUMNS)
-    prepared = _prepared(calls) if calls is not None else None
+    index = _CallIndex(calls) if calls is not None else None
     last_seen = float(_seconds(events["at"]).max())
-    if prepared is not None and len(prepared):
-        last_seen = max(last_seen, float(prepared["_end"].max()))
+    if index is not None:
+        last_seen = max(last_seen, index.last_end)
     rows = []
     for span in spans:
         ongoing = span.end_at is None
         end_s = last_seen if ongoing else span.end
-        skipped = trials = 0
-        if prepared is not None:
-            during = prepared[
-                (prepared["_n"] == span.name)
-                & (prepared["_start"] >= span.start)
-                & (prepared["_start"] <= end_s)
-            ]
-            skipped = int((during["_outcome"] == "circuit_open").sum())
-            trials = int((during["_before"] == "half-open").sum())
+        skipped, trials = (0, 0) if index is None else index.counts(span.name, span.start, end_s)
         rows.append(
             {
                 "name": span.name,
@@ -321,7 +334,7 @@ def incidents(events: pd.DataFrame, calls: pd.DataFrame | None = None) -> pd.Dat
                 "end": pd.NaT if span.end_at is None else span.end_at,
                 "duration_s": end_s - span.start,
                 "ongoing": ongoing,
-                "cause": _cause(span, prepared),
+                "cause": _cause(span, index),
                 "reopens": span.reopens,
                 "skipped": skipped,
                 "trials": trials,
