@@ -117,7 +117,8 @@ def simulated_week(
             if trouble is None and rng.random() < service.error_rate:
                 trouble = "error"
             if trouble == "timeout":
-                ms, outcome, error = timeout_s * 1000.0, "timeout", f"timed out after {timeout_s:g}s"
+                ms, outcome = timeout_s * 1000.0, "timeout"
+                error: str | None = f"timed out after {timeout_s:g}s"
             elif trouble == "error":
                 ms, outcome, error = rng.uniform(5, 40), "error", "HTTP 503 Service Unavailable"
             else:
