@@ -16,6 +16,7 @@ NAMES = [
     "03_dashboard.ipynb",
     "04_http_checks.ipynb",
     "05_fleet.ipynb",
+    "06_tune_a_breaker.ipynb",
     "07_history.ipynb",
 ]
 
@@ -125,3 +126,20 @@ def test_history_notebook_archives_a_week_and_reads_its_incidents() -> None:
     assert "geocoder" in html and "timeout" in html and "by hand" in html
     assert "mttr_s" in html and "partner_feed" in html
     assert "archive removed: True" in streams
+
+
+def test_tune_a_breaker_compares_four_policies_and_applies_the_choice_live() -> None:
+    notebook = execute("06_tune_a_breaker.ipynb")
+    streams = "".join(
+        out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
+    )
+    assert "minutes of simulated time" in streams
+    faithful = "replaying the policy in force: 0 assumed, every decision and state as recorded"
+    assert f"{faithful}: True" in streams
+    table = next(h for h in outputs(notebook, "text/html") if "skipped_known_ok" in h)
+    for label in ("8 in a row (in force)", "3 in a row", "50% of the last 10 calls"):
+        assert label in table
+    assert len(outputs(notebook, "image/png")) == 1  # plots.replay
+    chosen = streams.split("chosen: ", 1)[1].split(":", 1)[0]
+    assert chosen in table and chosen != "8 in a row (in force)"
+    assert "Policy(timeout=2s, fail_max=3, reset_timeout=20s)" in streams  # applied live
