@@ -9,10 +9,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from toolkit import Archive
-from toolkit._archive.parts import Parts
+from toolkit._archive.parts import ALONE_ROWS, Parts
 from toolkit._archive.schema import records_table
 from toolkit._engine.history import CallRecord
 
@@ -119,3 +120,15 @@ def test_interpreter_exit_writes_what_an_unclosed_runner_left(tmp_path: Path) ->
         timeout=60, check=True, cwd=ROOT,
     )  # fmt: skip
     assert len(Archive(tmp_path).calls()) == int(done.stdout) > 0
+
+
+def test_a_busy_writers_large_batch_gets_a_file_of_its_own(tmp_path: Path) -> None:
+    parts = Parts(tmp_path, "w")
+    parts.write("calls", records_table([record(n) for n in range(10)], "a", "s", 1))
+    big = records_table([record(n) for n in range(ALONE_ROWS)], "a", "s", 11)
+    parts.write("calls", big)  # not merged: rewriting it with every small batch costs
+    parts.write("calls", records_table([record(n) for n in range(5)], "a", "s", 20_000))
+    sizes = sorted(
+        (p.name, len(pd.read_parquet(p))) for p in tmp_path.glob("calls/day=*/*.parquet")
+    )
+    assert sizes == [("w-000001.parquet", 15), ("w-000002.parquet", ALONE_ROWS)]

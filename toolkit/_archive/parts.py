@@ -3,8 +3,9 @@
 Each flush merges its rows into the writer's open file for that day and kind and
 renames a new version of the file over the old one, so frequent small flushes do not
 leave thousands of tiny files. A file is sealed (left as it is, and a new one started)
-once it holds ``ROLL_ROWS`` rows or has been open ``ROLL_S`` seconds; the rows of open
-files are what a writer holds in memory, so that is bounded too.
+once it holds ``ROLL_ROWS`` rows or has been open ``ROLL_S`` seconds; a batch of
+``ALONE_ROWS`` or more (a busy writer's) is written as a file of its own. The rows of
+open files are what a writer holds in memory, so that is bounded too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from toolkit._archive.schema import SORT_KEYS, day_numbers, pa
 
 ROLL_ROWS = 50_000
 ROLL_S = 600.0
+ALONE_ROWS = 10_000
+"""A batch this large gets a file of its own at once (merging it would only cost rewrites)."""
 
 
 class WriteFailed(Exception):
@@ -92,7 +95,7 @@ class Parts:
     def _add(self, kind: str, day: int, rows: pa.Table, metadata: Mapping[str, str] | None) -> None:
         key = (kind, day)
         part = self._open.get(key)
-        if part is None:
+        if part is None or len(rows) >= ALONE_ROWS:
             name = f"{self.prefix}-{self._next:06d}.parquet"
             part = OpenPart(partition(self.root, kind, day) / name, rows.slice(0, 0))
             self._next += 1
@@ -102,9 +105,10 @@ class Parts:
         self.files += 1
         self.bytes += size - self._sizes.get(part.path, 0)
         self._sizes[part.path] = size
-        if len(table) >= self.roll_rows:
-            self._open.pop(key, None)
+        if len(table) >= self.roll_rows or len(rows) >= ALONE_ROWS:
             self._sizes.pop(part.path, None)
+            if self._open.get(key) is part:
+                del self._open[key]
         else:
             self._open[key] = part
 

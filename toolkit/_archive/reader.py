@@ -1,5 +1,5 @@
 """Reading an archive: only the day partitions a time range needs, and in each file only
-the row groups whose statistics (name, time) can hold a wanted row.
+the row groups whose statistics (name, time) can hold a wanted row; files side by side.
 
 Each file is opened once and read through that one handle, so a writer renaming a new
 version over it meanwhile changes nothing for this read.
@@ -8,7 +8,9 @@ version over it meanwhile changes nothing for this read.
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -28,6 +30,8 @@ except ImportError as exc:  # pragma: no cover - pyarrow imported above already
     raise missing("toolkit.Archive", exc) from exc
 
 When = datetime | date | pd.Timestamp | str | None
+READERS = min(8, os.cpu_count() or 1)
+"""Files read at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +82,26 @@ def read(
     files = data_files(root, kind, first, last)
     schema = SCHEMAS[kind]
     field = TIME_FIELD[kind]
-    tables: list[pa.Table] = []
-    groups = total = 0
-    for path in files:
+
+    def one(path: Path) -> tuple[pa.Table | None, int, int]:
         try:
             handle = path.open("rb")
         except FileNotFoundError:  # sealed and removed by hand meanwhile
-            continue
+            return None, 0, 0
         with handle:
             parquet = pq.ParquetFile(handle)
-            keep = _row_groups(parquet, schema, field, start, end, wanted)
-            total += parquet.metadata.num_row_groups
-            groups += len(keep)
-            if keep:
-                tables.append(parquet.read_row_groups(keep).select(schema.names).cast(schema))
+            keep = _row_groups(parquet, field, start, end, wanted)
+            found = (
+                parquet.read_row_groups(keep).select(schema.names).cast(schema) if keep else None
+            )
+            return found, len(keep), parquet.metadata.num_row_groups
+
+    # Files are read side by side (pyarrow releases the GIL while it decodes).
+    with ThreadPoolExecutor(max_workers=min(READERS, max(1, len(files)))) as pool:
+        results = list(pool.map(one, files))
+    tables = [found for found, _, _ in results if found is not None]
+    groups = sum(kept for _, kept, _ in results)
+    total = sum(count for _, _, count in results)
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     mask = None
     if start is not None:
@@ -109,7 +119,6 @@ def read(
 
 def _row_groups(
     parquet: pq.ParquetFile,
-    schema: pa.Schema,
     field: str,
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,

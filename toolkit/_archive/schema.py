@@ -77,8 +77,17 @@ EVENT_COLUMNS = ["worker", "at", "name", "old_state", "new_state", "by_hand"]
 def records_table(
     records: Sequence[CallRecord], worker: str, source: str, first_seq: int
 ) -> pa.Table:
-    """Call records as a calls table; ``seq`` counts on from ``first_seq``."""
+    """Call records as a calls table; ``seq`` counts on from ``first_seq``.
+
+    Column by column (no tuple per record for the collector to scan); times go through
+    ``datetime.timestamp()`` (much faster than Arrow converting tz-aware datetimes one
+    by one), exact to the microsecond.
+    """
     n = len(records)
+    if n == 0:
+        return CALLS.empty_table()
+    started = [r.started_at.timestamp() for r in records]  # column by column: no tuples
+    micros = np.round(np.asarray(started, dtype="float64") * 1e6).astype("int64")
     return pa.table(
         {
             "worker": pa.array([worker] * n, pa.string()),
@@ -86,7 +95,7 @@ def records_table(
             "seq": pa.array(np.arange(first_seq, first_seq + n, dtype="int64")),
             "run_id": pa.array([r.run_id for r in records], pa.int64()),
             "name": pa.array([r.name for r in records], pa.string()),
-            "started_at": pa.array([r.started_at for r in records], TIME),
+            "started_at": pa.array(micros).cast(TIME),
             "duration_ms": pa.array(
                 np.asarray([r.duration_s for r in records], dtype="float64") * 1000.0
             ),
@@ -106,7 +115,9 @@ def events_table(events: Sequence[tuple[BreakerEvent, bool]], worker: str) -> pa
     return pa.table(
         {
             "worker": pa.array([worker] * len(events), pa.string()),
-            "at": pa.array([e.at for e, _ in events], TIME),
+            "at": pa.array(
+                np.round(np.asarray([e.at.timestamp() for e, _ in events]) * 1e6).astype("int64")
+            ).cast(TIME),
             "name": pa.array([e.name for e, _ in events], pa.string()),
             "old_state": pa.array([e.old_state for e, _ in events], pa.string()),
             "new_state": pa.array([e.new_state for e, _ in events], pa.string()),
