@@ -125,6 +125,7 @@ def test_history_notebook_archives_a_week_and_reads_its_incidents() -> None:
     html = "\n".join(outputs(notebook, "text/html"))
     assert "geocoder" in html and "timeout" in html and "by hand" in html
     assert "mttr_s" in html and "partner_feed" in html
+    assert "in force: 3 failures, wait 300 s" in html and "skipped_known_ok" in html  # replay
     assert "archive removed: True" in streams
 
 
