@@ -160,9 +160,15 @@ def serving(
 
 
 def jupyter_env(home: Path) -> dict[str, str]:
-    """An environment whose Jupyter config, data and settings live under ``home``."""
+    """An environment whose Jupyter config, data and settings live under ``home``.
+
+    JupyterLab's news toast is turned off there, so it covers no screenshot.
+    """
     settings = home / "lab-settings"
-    settings.mkdir(parents=True, exist_ok=True)
+    news = settings / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True, exist_ok=True)
+    # no "Would you like to get notified about news?" toast over the screenshots
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     return {
         **os.environ,
         "JUPYTER_PLATFORM_DIRS": "1",

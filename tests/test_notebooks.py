@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,11 @@ def test_failure_isolation_tells_the_story_with_plots() -> None:
         out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
     )
     assert "payments: circuit_open in" in streams
+    assert re.search(r"trial call: half-open -> closed \(ok, [\d.]+ ms\)", streams)
     assert len(outputs(notebook, "image/png")) == 2  # timeline and latency
     events = [h for h in outputs(notebook, "text/html") if "new_state" in h]
     assert events and "half-open" in events[-1]  # the trial call closed the breaker
+    assert re.search(r"\d\d:\d\d:\d\d\.\d{3}<", events[-1])  # event times to the millisecond
 
 
 def test_dashboard_notebook_shows_a_live_dashboard() -> None:

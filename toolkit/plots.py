@@ -1,8 +1,12 @@
-"""Matplotlib charts of a runner: breaker states over time, and call latency with outcomes.
+"""Matplotlib charts of a runner: breaker states over time, and call latency per integration.
 
 ``timeline(runner)`` and ``latency(runner)`` each draw into ``ax`` (or a new figure
 sized for the number of integrations) and return the Axes. They read
-``toolkit.frames``, so they show exactly what the frames hold.
+``toolkit.frames``, so they show exactly what the frames hold. Times are seconds since
+the first call (the axis label gives its clock time, UTC); latency is one line per
+integration with errors, timeouts, skipped calls and trial calls marked; legends list
+only what happened. ``theme="dark"`` (or ``"auto"``, the default: JupyterLab's theme
+setting) draws for a dark background.
 
 ``availability(frame, value="ok_share")`` a heatmap of integration x period from
 ``frames.availability`` (or a calls frame), least available on top; ``value="open_share"``

@@ -99,7 +99,7 @@ def test_calls_latency_and_workers_show_every_worker(
     calls = dash._model["calls"]
     assert {c["worker"] for c in calls} == {"w1"}
     assert any("RuntimeError: mail is down" in (c["error"] or "") for c in calls)
-    assert dash.rows["pay"]["fig"]["calls"] == 1 and dash.rows["pay"]["spark"][0][1] == "o"
+    assert dash.rows["pay"]["fig"]["calls"] == 1 and dash.rows["pay"]["spark"][1] == "o"
     assert dash._model["workers"][0]["worker"] == "w1"
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,17 @@ GREEN = "rgb(26, 127, 55)"  # the closed badge
 TOKEN = "toolkit-browser-test"
 WIDTHS = (1400, 900)
 MANY = 200
+EVIL_NAME = "<img src=x onerror=window.pwned=1>"
+EVIL_LABEL = "<b>bold?</b>"
+EVIL_ERROR = "<script>window.pwned=2</script>"
+
+
+@dataclass(frozen=True)
+class Voila:
+    """A running Voila: its address and its log."""
+
+    url: str
+    log: Path
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +69,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             f"runner = IntegrationRunner(demo_registry({MANY}, latency_scale=0.05), timeout=0.5)\n"
             "await runner.run_all()\nfor name in runner.names[::20]:\n    runner.trip(name)\n"
             "toolkit.Dashboard(runner)",
+        ],
+    )
+    write_notebook(
+        folder / "evil.ipynb",
+        [
+            "import toolkit\nfrom toolkit import IntegrationRegistry, IntegrationRunner\n"
+            "class Evil:\n"
+            f"    name = {EVIL_NAME!r}\n"
+            f"    display_name = {EVIL_LABEL!r}\n"
+            "    def is_configured(self): return True\n"
+            "    def validate_config(self): return None\n"
+            "    async def fetch(self):\n"
+            f"        raise RuntimeError({EVIL_ERROR!r})\n"
+            "registry = IntegrationRegistry()\nregistry.register(Evil())\n"
+            "runner = IntegrationRunner(registry, timeout=0.5)\nawait runner.run_all()\n"
+            "dash = toolkit.Dashboard(runner)\ndash.page_silence = 1.0\ndash",
         ],
     )
     return folder
@@ -77,18 +106,20 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def voila(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def voila(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Voila]:
     """Voila serving ``site`` on 127.0.0.1, with the toolkit's offline template."""
     port = free_port()
     home = tmp_path_factory.mktemp("voila-home")
     command = [
         str(BIN / "voila"), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-        "--show_tracebacks=True", "--template=toolkit", str(site),
+        "--show_tracebacks=True", "--template=toolkit",
+        # the documented culling, with short times: a closed page's kernel ends soon
+        "--MappingKernelManager.cull_interval=1", "--MappingKernelManager.cull_idle_timeout=3",
+        str(site),
     ]  # fmt: skip
-    with serving(
-        command, f"http://127.0.0.1:{port}/", site, home / "voila.log", jupyter_env(home)
-    ) as url:
-        yield url
+    log = home / "voila.log"
+    with serving(command, f"http://127.0.0.1:{port}/", site, log, jupyter_env(home)) as url:
+        yield Voila(url, log)
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +196,10 @@ def show_everything(page: Page) -> None:
 
 
 def test_voila_light_controls_work_and_show(
-    browser: Browser, voila: str, chromium_path: str
+    browser: Browser, voila: Voila, chromium_path: str
 ) -> None:
     page, outside = new_page(browser, 1400)
-    page.goto(voila + "voila/render/03_dashboard.ipynb", timeout=60_000)
+    page.goto(voila.url + "voila/render/03_dashboard.ipynb", timeout=60_000)
     expect(page.locator(".toolkit-row[data-name]")).to_have_count(len(NAMES), timeout=60_000)
     assert page.locator(".toolkit-name").evaluate_all("e => e.map(x => x.dataset.name)") == NAMES
     for name in NAMES:
@@ -255,9 +286,11 @@ def test_voila_light_controls_work_and_show(
     assert outside.refused == [] and outside.errors == []
 
 
-def test_voila_dark_is_readable_and_fits(browser: Browser, voila: str, chromium_path: str) -> None:
+def test_voila_dark_is_readable_and_fits(
+    browser: Browser, voila: Voila, chromium_path: str
+) -> None:
     page, outside = new_page(browser, 1400)
-    page.goto(voila + "voila/render/03_dashboard.ipynb?theme=dark", timeout=60_000)
+    page.goto(voila.url + "voila/render/03_dashboard.ipynb?theme=dark", timeout=60_000)
     expect(page.locator(".toolkit-row[data-name]")).to_have_count(len(NAMES), timeout=60_000)
     expect(page.locator(".toolkit-dash")).to_have_attribute("data-theme", "dark")
     show_everything(page)
@@ -266,9 +299,11 @@ def test_voila_dark_is_readable_and_fits(browser: Browser, voila: str, chromium_
     assert outside.refused == [] and outside.errors == []
 
 
-def test_two_hundred_integrations_render(browser: Browser, voila: str, chromium_path: str) -> None:
+def test_two_hundred_integrations_render(
+    browser: Browser, voila: Voila, chromium_path: str
+) -> None:
     page, outside = new_page(browser, 1400)
-    page.goto(voila + "voila/render/many.ipynb", timeout=60_000)
+    page.goto(voila.url + "voila/render/many.ipynb", timeout=60_000)
     expect(page.locator(".toolkit-row[data-name]")).to_have_count(MANY, timeout=60_000)
     expect(page.locator('.toolkit-badge[data-state="open"]')).to_have_count(MANY // 20)
     page.wait_for_function(
@@ -284,7 +319,64 @@ def test_two_hundred_integrations_render(browser: Browser, voila: str, chromium_
     assert outside.refused == [] and outside.errors == []
 
 
+def test_texts_from_integrations_stay_text_and_a_closed_page_lets_its_kernel_go(
+    browser: Browser, voila: Voila, chromium_path: str
+) -> None:
+    page, outside = new_page(browser, 1400)
+    page.goto(voila.url + "voila/render/evil.ipynb", timeout=60_000)
+    expect(page.locator(".toolkit-row[data-name]")).to_have_count(1, timeout=60_000)
+    expect(page.locator(".toolkit-name")).to_have_text(EVIL_LABEL)
+    expect(page.locator(".toolkit-row .toolkit-error-text")).to_have_text(
+        f"RuntimeError: {EVIL_ERROR}"
+    )
+    assert page.locator(".toolkit-dash img, .toolkit-dash script, .toolkit-dash b").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    started = voila.log.read_text().split("Notebook evil.ipynb", 1)[1]
+    kernel = re.search(r"Kernel started: ([0-9a-f-]+)", started)
+    assert kernel is not None
+    closed = time.monotonic()
+    page.context.close()  # the page goes; its kernel stops sending and goes idle
+    while f"Kernel shutdown: {kernel[1]}" not in voila.log.read_text():
+        assert time.monotonic() < closed + 30, "the closed page's kernel was not culled"
+        time.sleep(0.5)
+    assert re.search(rf"Culling 'idle' kernel .*{kernel[1]}", voila.log.read_text())
+    record("kernel culled after its page closed, s", round(time.monotonic() - closed, 1))
+    assert outside.refused == [] and outside.errors == []
+
+
 # ----------------------------------------------------------------------- JupyterLab
+
+
+# Code run in the dashboard notebook's kernel: how long an open breaker takes to answer
+# while the dashboard refreshes every second in the same kernel, and with it stopped.
+REFUSALS = """
+import json, statistics
+runner.trip("search")
+async def _answers(n=150):
+    taken = []
+    for _ in range(n):
+        await runner.run_one("search")
+        taken.append(runner.history[-1].duration_s * 1e6)
+        await asyncio.sleep(0.01)
+    return [round(statistics.median(taken), 1), round(max(taken), 1)]
+import asyncio
+live = await _answers()
+dashboard.stop()
+quiet = await _answers()
+dashboard.start()
+runner.reset("search")
+print(json.dumps({"live": live, "quiet": quiet}))
+"""
+RUN_IN_KERNEL = """
+async code => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code});
+  let out = "";
+  future.onIOPub = msg => { if (msg.header.msg_type === "stream") out += msg.content.text; };
+  await future.done;
+  return JSON.parse(out);
+}
+"""
 
 
 def open_in_lab(page: Page, lab: str) -> None:
@@ -317,6 +409,11 @@ def test_jupyterlab_light_and_dark(browser: Browser, lab: str, chromium_path: st
     page.wait_for_selector('body[data-jp-theme-light="false"]', state="attached", timeout=20_000)
     expect(page.locator(".toolkit-dash")).to_have_attribute("data-theme", "dark", timeout=5_000)
     looks_right(page, "lab-dark")
+    refusals = page.evaluate(RUN_IN_KERNEL, REFUSALS)
+    live, quiet = (refusals[k] for k in ("live", "quiet"))
+    record("lab circuit_open answers with the dashboard live, µs (median, max)", live)
+    record("lab circuit_open answers with it stopped, µs (median, max)", quiet)
+    assert live[0] < 1000  # answered without calling fetch, far from any timeout
     page.evaluate(
         "window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
     )

@@ -87,7 +87,12 @@ def test_rerun_outside_a_loop_runs_synchronously(
     dash.click("rerun", "alpha")
     assert probe.calls == 1
     assert dash.rows["alpha"]["last"]["outcome"] == "ok"
-    assert dash.rows["alpha"]["spark"] == [[pytest.approx(dash.rows["alpha"]["last"]["ms"]), "o"]]
+    assert dash.rows["alpha"]["spark"] == [
+        [
+            pytest.approx(dash.rows["alpha"]["last"]["ms"]),
+        ],
+        "o",
+    ]
     assert names_in(dash._model["calls"]) == ["alpha"]
 
 
@@ -101,7 +106,7 @@ def test_run_all_fills_calls_latency_failures_and_why(dash: Dashboard) -> None:
     assert gamma["failures"] == 2 and "gamma is down" in gamma["last"]["error"]
     assert gamma["why"] == "2 errors"
     assert gamma["fig"]["calls"] == 2 and gamma["fig"]["errors"] == 2
-    assert [p[1] for p in gamma["spark"]] == ["e", "e"]
+    assert gamma["spark"][1] == "ee"  # two errors, oldest first
     assert dash.rows["alpha"]["fig"]["ok"] == 2 and dash.rows["alpha"]["fig"]["p95"] is not None
     assert dash.headline.startswith("1 of 3 failing: gamma (open")
 
@@ -315,7 +320,8 @@ def test_a_page_gets_the_whole_model_and_its_clicks_are_acknowledged(
 ) -> None:
     sent = messages_of(dash, monkeypatch)
     dash._message(dash, {"t": "hello"})
-    assert sent[-1]["t"] == "full" and list(sent[-1]["m"]["rows"]) == ["alpha", "beta", "gamma"]
+    assert sent[-1]["t"] == "full"
+    assert list(json.loads(sent[-1]["json"])["rows"]) == ["alpha", "beta", "gamma"]
     dash._message(dash, {"t": "act", "id": 7, "do": "trip", "name": "gamma", "value": None})
     assert runner.status("gamma").state == "open"
     assert sent[-1] == {"t": "ack", "id": 7, "ok": True}
@@ -331,7 +337,8 @@ def test_without_a_page_listening_nothing_is_sent_until_it_speaks(
     dash.refresh()
     assert sent == []  # no page spoke: a closed page lets the kernel go idle
     dash._message(dash, {"t": "ping"})
-    assert sent[-1]["t"] == "full" and sent[-1]["m"]["rows"]["alpha"]["state"] == "open"
+    assert sent[-1]["t"] == "full"
+    assert json.loads(sent[-1]["json"])["rows"]["alpha"]["state"] == "open"
 
 
 # ------------------------------------------------------------ inside a running loop

@@ -7,6 +7,7 @@ creating one Python object per record.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,9 +78,19 @@ class _Columns:
         self._cols: dict[str, deque[Any]] = {f: deque(maxlen=maxlen) for f in self._fields}
         self.version = 0
 
-    def columns(self) -> dict[str, list[Any]]:
-        """A snapshot of every column as a list, oldest first (times are epoch seconds)."""
-        return {f: list(col) for f, col in self._cols.items()}
+    def columns(self, last: int | None = None) -> dict[str, list[Any]]:
+        """A snapshot of every column as a list, oldest first (times are epoch seconds).
+
+        ``last`` keeps only the newest ``last`` records, without copying the rest.
+        """
+        if last is None or last >= len(self):
+            return {f: list(col) for f, col in self._cols.items()}
+        newest = {
+            f: list(itertools.islice(reversed(col), max(last, 0))) for f, col in self._cols.items()
+        }
+        for values in newest.values():
+            values.reverse()
+        return newest
 
     def clear(self) -> None:
         """Forget every record."""

@@ -215,8 +215,8 @@ _seconds = _guarded(lambda v: f"{v:,.1f} s")
 def _timestamp(value: Any) -> str:
     if _missing(value):
         return ""
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, pd.Timestamp):  # to the millisecond: a trial follows its error closely
+        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
     return _text(value)
 
 

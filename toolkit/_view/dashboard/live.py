@@ -39,7 +39,7 @@ FRONT = Path(__file__).with_name("front")
 
 Model = dict[str, Any]
 
-PAGE_SILENCE = 15.0
+PAGE_SILENCE = 10.0
 """Seconds without a word from any page (it pings every 3 s) after which deltas stop."""
 
 
@@ -55,9 +55,14 @@ def check_options(interval: float, recent: int) -> None:
         raise ConfigError(f"recent must be a whole number of rows >= 1, got {recent!r}")
 
 
+def _encode(value: object) -> str:
+    """Compact JSON; NaN is refused (the model carries None for a missing number)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
 def encoded_size(message: Model) -> int:
     """Bytes of ``message`` as JSON, as the comm sends it."""
-    return len(json.dumps(message, separators=(",", ":"), allow_nan=False).encode())
+    return len(_encode(message).encode())
 
 
 class LiveView(anywidget.AnyWidget):
@@ -65,8 +70,12 @@ class LiveView(anywidget.AnyWidget):
 
     _esm = FRONT / "dashboard.js"
     _css = FRONT / "dashboard.css"
-    model = traitlets.Dict().tag(sync=True)
-    """The whole model as of the widget's creation; later changes arrive as messages."""
+    model_json = traitlets.Unicode("{}").tag(sync=True)
+    """The whole model as of the widget's creation, as JSON text; changes come as messages.
+
+    Text rather than a dict: ipywidgets walks a dict item by item looking for binary
+    buffers, which costs more than encoding 200 rows.
+    """
 
     _task_name = "toolkit-dashboard: refresh"
     _log_prefix = "dashboard"
@@ -86,6 +95,8 @@ class LiveView(anywidget.AnyWidget):
         self._error = ""
         self._model: Model = {}
         self._heard = -math.inf
+        self.page_silence = PAGE_SILENCE
+        """Seconds without a word from any page after which refreshes send nothing."""
         self._missed = False
         # The front end counts the views of a widget whose _view_count is not None; the
         # count tells a dashboard shown inside a Tab, a VBox or a Voila layout (where
@@ -97,7 +108,7 @@ class LiveView(anywidget.AnyWidget):
     def _start_model(self) -> None:
         """Build the model once and hand it to the page as the widget's state."""
         self._model = self._build()
-        self.model = self._model
+        self.model_json = _encode(self._model)
 
     # ------------------------------------------------------------- the model
     def _build(self) -> Model:
@@ -134,7 +145,7 @@ class LiveView(anywidget.AnyWidget):
         self.refreshes += 1
 
     def _push(self, message: Model) -> None:
-        """Send ``message`` to the page, unless no page has spoken for ``PAGE_SILENCE`` seconds.
+        """Send ``message`` to the page, unless no page has spoken for ``page_silence`` seconds.
 
         A closed page says nothing, so the kernel then stops sending (and Jupyter's
         idle culling can end it); the page's next ping gets the whole model.
@@ -143,14 +154,14 @@ class LiveView(anywidget.AnyWidget):
         del self.sent[:-100]
         if self.comm is None:
             return
-        if message["t"] == "delta" and time.monotonic() - self._heard > PAGE_SILENCE:
+        if message["t"] == "delta" and time.monotonic() - self._heard > self.page_silence:
             self._missed = True
             return
         self.send(message)
 
     def _push_full(self) -> None:
         self._missed = False
-        self._push({"t": "full", "now": round(time.time(), 3), "m": self._model})
+        self._push({"t": "full", "now": round(time.time(), 3), "json": _encode(self._model)})
 
     def _message(self, _: object, content: Any, buffers: object = None) -> None:
         """From the page: ``hello`` (send all), ``ping`` (still here) or ``act`` (a click)."""

@@ -10,7 +10,6 @@ the page inserts it with ``textContent``, never as HTML.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -49,19 +48,32 @@ def number(value: float | None, digits: int = 1) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
-def spark(calls: Iterable[Call]) -> list[list[object]]:
-    """``[[milliseconds, outcome letter], ...]``, oldest first, for the row's sparkline."""
-    return [[number(c.seconds * 1000.0) or 0.0, OUTCOME_CODES.get(c.outcome, "e")] for c in calls]
+def spark(calls: Iterable[Call]) -> list[object]:
+    """``[[milliseconds, ...], "oetc..."]``, oldest first: the row's sparkline, compactly.
+
+    The durations (to 0.1 ms, 0 when unknown) and one outcome letter per call.
+    """
+    finite, codes = math.isfinite, OUTCOME_CODES
+    durations: list[float] = []
+    letters: list[str] = []
+    for call in calls:
+        seconds = call.seconds
+        durations.append(int(seconds * 10_000 + 0.5) / 10 if finite(seconds) else 0.0)
+        letters.append(codes.get(call.outcome, "e"))
+    return [durations, "".join(letters)]
 
 
 def figures(calls: Sequence[Call]) -> dict[str, Any]:
     """Counts by outcome and latency (ms) of the calls that ran: p50, p95 and max."""
-    counts = Counter(c.outcome for c in calls)
-    ran = sorted(
-        c.seconds * 1000.0
-        for c in calls
-        if c.outcome != "circuit_open" and math.isfinite(c.seconds)
-    )
+    counts = dict.fromkeys(OUTCOME_CODES, 0)
+    ran: list[float] = []
+    finite = math.isfinite
+    for call in calls:
+        outcome = call.outcome
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome != "circuit_open" and finite(call.seconds):
+            ran.append(call.seconds * 1000.0)
+    ran.sort()
     return {
         "calls": len(calls),
         "ok": counts["ok"],

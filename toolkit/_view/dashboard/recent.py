@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from toolkit._engine.errors import ConfigError
 
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
     from toolkit._engine.history import CallHistory
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """One call as a dashboard needs it: when it started, how long, what came of it."""
 
     started: float
@@ -65,30 +63,51 @@ class RecentCalls:
         return moved
 
     def _reload(self, history: CallHistory, names: list[str]) -> set[str]:
-        """Fill every integration's window from the history's tail, newest backwards."""
-        self._calls = {name: deque(maxlen=self.size) for name in names}
-        wanting = len(self._calls)
-        cols = history.columns()
-        name_col, started = cols["name"], cols["started_at"]
-        seconds, outcome = cols["duration_s"], cols["outcome"]
-        before, after = cols["state_before"], cols["state_after"]
+        """Fill every integration's window from the history's tail, newest backwards.
+
+        Reads as many records as the windows hold (and a thousand more), then twice
+        as many again while some window is short and older records exist: the last calls of 200
+        integrations cost a few thousand records, not the whole history.
+        """
+        size = self.size
+        want = size * max(len(names), 1) + 1_000
+        while True:
+            cols = history.columns(last=want)
+            found = self._scan(cols, names)
+            short = any(len(bucket) < size for bucket in found.values())
+            if not short or want >= len(history):
+                break
+            want *= 2
+        self._calls = {}
+        for name, bucket in found.items():
+            bucket.reverse()
+            self._calls[name] = deque(bucket, maxlen=size)
+        return set(self._calls)
+
+    def _scan(self, cols: dict[str, list[Any]], names: list[str]) -> dict[str, list[Call]]:
+        """Each integration's newest ``size`` calls in ``cols``, newest first."""
+        size = self.size
+        make = tuple.__new__  # a Call without NamedTuple's Python-level __new__: 10,000 add up
         found: dict[str, list[Call]] = {name: [] for name in names}
-        for i in range(len(name_col) - 1, -1, -1):
-            bucket = found.get(name_col[i])
+        wanting = len(found)
+        rows = zip(
+            reversed(cols["name"]), reversed(cols["started_at"]), reversed(cols["duration_s"]),
+            reversed(cols["outcome"]), reversed(cols["state_before"]),
+            reversed(cols["state_after"]), strict=True,
+        )  # fmt: skip
+        for name, started, seconds, outcome, before, after in rows:
+            bucket = found.get(name)
             if bucket is None:
-                bucket = found[name_col[i]] = []
-                self._calls[name_col[i]] = deque(maxlen=self.size)
+                bucket = found[name] = []
                 wanting += 1
-            if len(bucket) >= self.size:
+            elif len(bucket) >= size:
                 continue
-            bucket.append(Call(started[i], seconds[i], outcome[i], before[i], after[i]))
-            if len(bucket) == self.size:
+            bucket.append(make(Call, (started, seconds, outcome, before, after)))
+            if len(bucket) == size:
                 wanting -= 1
                 if wanting == 0:
                     break
-        for name, bucket in found.items():
-            self._calls[name].extend(reversed(bucket))
-        return set(self._calls)
+        return found
 
     def _add(self, name: str, call: Call) -> None:
         calls = self._calls.get(name)

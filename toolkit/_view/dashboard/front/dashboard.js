@@ -99,7 +99,7 @@ class View {
   constructor(model, el) {
     this.model = model;
     this.el = el;
-    this.m = model.get("model") || {};
+    this.m = JSON.parse(model.get("model_json") || "{}");
     this.offset = 0; // kernel clock minus page clock, seconds
     this.heard = 0; // page time of the kernel's last message
     this.pending = new Map();
@@ -135,7 +135,7 @@ class View {
     if (typeof msg.now === "number") this.offset = msg.now - Date.now() / 1000;
     this.heard = Date.now();
     if (msg.t === "full") {
-      this.m = msg.m;
+      this.m = JSON.parse(msg.json);
       this.drawAll("full");
     } else if (msg.t === "delta") {
       this.applyDelta(msg);
@@ -462,7 +462,8 @@ class View {
   }
 
   drawSpark(v, row) {
-    const points = row.spark || [];
+    const [durations, letters] = row.spark || [[], ""];
+    const points = durations.map((value, i) => [value, letters[i]]);
     const timeout = (row.timeout || 0) * 1000;
     const top = Math.max(timeout, ...points.map((p) => p[0]), 1);
     const width = 124;
