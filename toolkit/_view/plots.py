@@ -332,6 +332,12 @@ def _num(stamp: Any) -> float:
     return float(mdates.date2num(pd.Timestamp(stamp).tz_convert("UTC").tz_localize(None)))
 
 
+def _nums(stamps: pd.Series) -> np.ndarray:
+    """Timestamps as Matplotlib date numbers (for charts drawn on clock dates)."""
+    naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    return np.asarray(mdates.date2num(naive), dtype="float64")
+
+
 def _empty(ax: Axes, text: str, tone: str = "light") -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=MUTED[tone])
     ax.set_xticks([])
