@@ -25,6 +25,8 @@ differs where pybreaker's storage falls short:
   pybreaker; ``rewind_opened_at`` (used by ``expire``) moves it back on purpose.
 * Isolation. ``isolated`` is a key beside pybreaker's, so a breaker held open until
   reset is held open in every worker of ours (plain pybreaker workers see it open).
+* A shared window. ``shared_window(seconds)`` gives a rate policy the fleet's time
+  window (``toolkit/_fleet/window.py``) instead of this worker's.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from redis.commands.core import Script
 from toolkit._fleet.client import DirectConnection, Health, describe
 from toolkit._fleet.keys import BreakerKeys
 from toolkit._fleet.snapshot import OPENED_AT_MAX, Snapshot, parse_snapshot
+from toolkit._fleet.window import RECORD_AND_COUNT, SharedWindow
 
 logger = logging.getLogger("toolkit")
 
@@ -271,6 +274,10 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
             stored = max(seconds, self._snap.opened_at or 0)
         stored = int(stored)
         self._update(opened_at=stored if 0 < stored <= OPENED_AT_MAX else seconds)
+
+    def shared_window(self, seconds: float) -> SharedWindow:
+        """The fleet's time window of this breaker, kept in Redis (``Policy.shared_window``)."""
+        return SharedWindow(self, seconds, self._redis.register_script(RECORD_AND_COUNT))
 
     def rewind_opened_at(self, when: datetime) -> None:
         """End the wait in every worker, whatever its ``reset_timeout`` (``expire``).

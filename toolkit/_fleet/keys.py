@@ -7,6 +7,7 @@ adds its own keys beside them, and one capped stream of call records per namespa
 
     <ns>:<integration>:toolkit:isolated   "1" while held open until reset
     <ns>:<integration>:toolkit:policy     hash: fail_max, reset_timeout, timeout, worker
+    <ns>:<integration>:toolkit:window     hash: a shared time window's bucketed counters
     <ns>:toolkit:calls                    stream of call records from every worker
     <ns>:toolkit:breakers                 set of the integrations our workers made breakers for
 """
