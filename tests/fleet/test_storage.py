@@ -19,6 +19,13 @@ from toolkit import Dashboard, Fleet, IntegrationRunner, RedisStorage, frames
 Worker = Callable[..., tuple[IntegrationRunner, list[Probe]]]
 
 
+def round_trips(runner: IntegrationRunner) -> int:
+    """Pipelines the runner's Redis storage has exchanged so far."""
+    storage = runner.storage
+    assert isinstance(storage, RedisStorage)
+    return storage.io.round_trips
+
+
 @pytest.fixture
 def worker(redis_server: RedisServer) -> Iterator[Worker]:
     """Makes runners that share breakers through the test's Redis, like worker processes."""
@@ -55,25 +62,63 @@ def test_breaker_opened_by_one_worker_refuses_calls_in_another(worker: Worker) -
     assert failing_one.calls == 2
 
 
-def test_successful_call_costs_two_round_trips(worker: Worker, redis_server: RedisServer) -> None:
+def test_a_run_that_changes_nothing_costs_one_round_trip(
+    worker: Worker, redis_server: RedisServer
+) -> None:
     runner, _ = worker(*["ok"] * 20, record_calls=False)
     runner.run_all_sync()
     client = redis_server.client()
-    before = command_counts(client)
+    before, trips = command_counts(client), round_trips(runner)
     runner.run_all_sync()
-    # one MGET to admit each call, one to settle it; nothing is written
-    assert commands_during(client, before) == {"mget": 40}
+    assert round_trips(runner) - trips == 1
+    # one read script per breaker (one MGET inside it), nothing written
+    assert commands_during(client, before) == {"script|load": 1, "evalsha": 20, "mget": 20}
     client.close()
 
 
-def test_failed_call_adds_one_increment(worker: Worker, redis_server: RedisServer) -> None:
+def test_failed_calls_add_one_pipelined_write(worker: Worker, redis_server: RedisServer) -> None:
     runner, _ = worker(*["raise"] * 10, record_calls=False, fail_max=100)
     runner.run_all_sync()
     client = redis_server.client()
-    before = command_counts(client)
+    before, trips = command_counts(client), round_trips(runner)
     runner.run_all_sync()
-    assert commands_during(client, before) == {"mget": 20, "incrby": 10}
+    assert round_trips(runner) - trips == 2
+    counted = commands_during(client, before)
+    assert counted["incr"] == 10 and counted["evalsha"] == 20 and counted["mget"] == 10
+    assert client.get("ns:p3:pybreaker:fail_counter") == b"2"
     client.close()
+
+
+@pytest.mark.parametrize("behaviour", ["ok", "raise"])
+def test_round_trips_per_run_do_not_grow_with_the_number_of_integrations(
+    worker: Worker, behaviour: str
+) -> None:
+    counts = []
+    for size in (3, 300):
+        runner, _ = worker(*[behaviour] * size, name=f"w{size}", fail_max=2)
+        for run in range(3):  # counted, opened, then (the wait ended by hand) the trials
+            if run == 2:
+                for name in runner.names:
+                    runner.expire(name)
+            trips = round_trips(runner)
+            runner.run_all_sync()
+            counts.append((size, round_trips(runner) - trips))
+    small = [c for s, c in counts if s == 3]
+    large = [c for s, c in counts if s == 300]
+    assert small == large and max(large) <= 2
+    assert runner.history[-1].state_before == ("closed" if behaviour == "ok" else "half-open")
+
+
+def test_run_one_costs_at_most_two_round_trips(worker: Worker) -> None:
+    runner, _ = worker("raise", "ok", fail_max=1)
+    for i in range(4):  # a failure opens it, then trials that fail and open it again
+        if i:
+            runner.expire("p0")
+        trips = round_trips(runner)
+        runner.run_one_sync("p0")
+        assert round_trips(runner) - trips <= 2
+    assert [r.state_before for r in runner.history] == ["closed"] + ["half-open"] * 3
+    assert runner.status("p0").state == "open"
 
 
 def test_dead_redis_run_finishes_within_timeouts_and_shows_storage_down(

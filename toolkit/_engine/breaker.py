@@ -26,7 +26,7 @@ import logging
 import time
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, Final, Literal, NoReturn
 
 import pybreaker
 
@@ -40,6 +40,8 @@ logger = logging.getLogger("toolkit")
 
 
 _NO_BATCH = contextlib.nullcontext()
+TRIAL_ELSEWHERE: Final = "trial-elsewhere"
+"""What ``admit`` answers when the trial is due but another worker of the fleet makes it."""
 
 
 def _no_batch() -> AbstractContextManager[Any]:
@@ -228,28 +230,39 @@ def trial_in(cb: pybreaker.CircuitBreaker, now: datetime | None = None) -> float
     return max(0.0, (due - now).total_seconds())
 
 
-def admit(cb: SafeBreaker, now: float | None = None) -> State | float:
-    """The state the call starting at ``now`` runs in, or the seconds left until the
-    trial when refused.
+def admit(
+    cb: SafeBreaker, now: float | None = None
+) -> State | float | Literal["trial-elsewhere"]:
+    """The state the call starting at ``now`` runs in, or why it is refused: the seconds
+    left until the trial, or ``TRIAL_ELSEWHERE``.
 
-    An open breaker whose wait has passed moves to half-open: the caller's call is
-    a trial. A closed breaker costs one storage read.
+    An open breaker whose wait has passed moves to half-open: the caller's call is a
+    trial, unless the storage's ``trial_granted()`` says another worker holds it (a
+    shared storage allows one trial per fleet; a half-open breaker found in the
+    storage is another worker's trial until its lease is ours). A closed breaker costs
+    one storage read.
     """
-    state = cb._state_storage.state
+    storage = cb._state_storage
+    state = storage.state
     if state == "closed":
         note_state(cb, "closed")
         return "closed"
+    granted = getattr(storage, "trial_granted", None)
     with cb._lock:
         state = storage_state(cb)
+        if state == "half-open" and granted is not None and not granted():
+            return TRIAL_ELSEWHERE
         if state != "open":
             note_state(cb, state)
             return state
         note_state(cb, "open")
-        opened_at = cb._state_storage.opened_at
+        opened_at = storage.opened_at
         if opened_at is not None:
             left = opened_at.timestamp() + cb.reset_timeout - (time.time() if now is None else now)
             if left > 0.0:
                 return left
+        if granted is not None and not granted():
+            return TRIAL_ELSEWHERE
         cb.half_open()
         if cb.policy.half_open_calls > 1:
             cb._state_storage.reset_counter()  # the trials' tally starts empty

@@ -38,7 +38,7 @@ from toolkit._engine.slot import (
     describe_failure,
     masked_result,
 )
-from toolkit._engine.storage import BreakerStorage, MemoryStorage
+from toolkit._engine.storage import BreakerStorage, MemoryStorage, StorageRun, begin_run
 from toolkit._engine.sync import SyncBridge
 from toolkit._engine.tally import CallSink
 
@@ -138,12 +138,13 @@ class IntegrationRunner(RunnerControls):
         run_id = next(self._runs)
         loop = asyncio.get_running_loop()
         slots = list(self._slots.values())
-        token = current_runner.set(self)  # the calls' tasks inherit it
-        try:
-            items = [self._start(slot, run_id, loop) for slot in slots]
-        finally:
-            current_runner.reset(token)
-        await self._await([i for i in items if isinstance(i, Flight)])
+        async with self._storage_run(slots):  # one read before, one write after
+            token = current_runner.set(self)  # the calls' tasks inherit it
+            try:
+                items = [self._start(slot, run_id, loop) for slot in slots]
+            finally:
+                current_runner.reset(token)
+            await self._await([i for i in items if isinstance(i, Flight)])
         results = IntegrationResults(
             [_section(slot, item) for slot, item in zip(slots, items, strict=True)]
         )
@@ -153,15 +154,15 @@ class IntegrationRunner(RunnerControls):
     async def run_one(self, name: str) -> IntegrationResult:
         """Run integration ``name`` once (or join its call in flight) and return its result."""
         slot = self._slot(name)
-        token = current_runner.set(self)
-        try:
-            item = self._start(slot, next(self._runs), asyncio.get_running_loop())
-        finally:
-            current_runner.reset(token)
-        if isinstance(item, Flight):
-            await self._await([item])
-            return _result_of(item)
-        return item
+        async with self._storage_run([slot]):
+            token = current_runner.set(self)
+            try:
+                item = self._start(slot, next(self._runs), asyncio.get_running_loop())
+            finally:
+                current_runner.reset(token)
+            if isinstance(item, Flight):
+                await self._await([item])
+        return _result_of(item) if isinstance(item, Flight) else item
 
     def run_all_sync(self) -> IntegrationResults:
         """``run_all`` from plain code or a notebook cell."""
@@ -171,6 +172,11 @@ class IntegrationRunner(RunnerControls):
         """``run_one`` from plain code or a notebook cell."""
         self._slot(name)
         return self._bridge.run(self.run_one(name))
+
+    def _storage_run(self, slots: list[Slot]) -> StorageRun:
+        """The storage's I/O for one run over ``slots`` (see ``_engine/storage.py``)."""
+        calls = [(slot.breaker, slot.policy.timeout + self.grace) for slot in slots]
+        return begin_run(self.storage, calls)
 
     def _start(
         self, slot: Slot, run_id: int, loop: asyncio.AbstractEventLoop
@@ -183,9 +189,9 @@ class IntegrationRunner(RunnerControls):
         t0, now = _perf(), _now()
         with _breaker.batch(slot.breaker):
             admitted = "isolated" if slot.isolated else _breaker.admit(slot.breaker, now)
-        if isinstance(admitted, float) or admitted == "isolated":
+        if isinstance(admitted, float) or admitted in ("isolated", _breaker.TRIAL_ELSEWHERE):
             return self._refuse(slot, run_id, t0, now, admitted)
-        before: State = admitted
+        before: State = admitted  # type: ignore[assignment]  # refusals answered above
         if before != slot.known_state:
             self._observe(slot, before)
         active = slot.fault
@@ -205,6 +211,8 @@ class IntegrationRunner(RunnerControls):
         state: State
         if isinstance(refusal, float):
             state, error = "open", f"circuit open: trial in {refusal:.1f}s"
+        elif refusal == _breaker.TRIAL_ELSEWHERE:
+            state, error = "open", "circuit open: another worker is making the trial call"
         else:
             state, error = "isolated", "circuit isolated: held open until reset"
         if state != slot.known_state:

@@ -4,25 +4,37 @@
 same integer ``opened_at``, so plain pybreaker workers and ours share breakers. It
 differs where pybreaker's storage falls short:
 
-* Round trips. The five keys of a breaker are read together with one ``MGET`` into a
-  snapshot. Inside ``batch()`` (the runner's admit step, its settle step, a status)
-  the snapshot is read once and then served locally, and a write that would not
-  change what was just read is skipped. A call that changes nothing costs two round
-  trips: one read before it (may it run?) and one after (did another worker trip
-  the breaker meanwhile, and what does pybreaker make of the outcome?).
-* A dead Redis. pybreaker logs a traceback for every failed command and then
-  answers "closed", letting calls through an open breaker. Here the first failure
-  marks Redis unreachable (one log line, see ``Health``); until Redis answers again
-  every read and write uses the snapshot: the breaker lives on in this process's
-  memory from the last state it shared (an open breaker stays open, failures go on
-  counting). When Redis answers again its state wins; a breaker Redis no longer
-  has (restarted empty) is written back from this process's state.
+* Round trips, and the event loop. Inside a run (``FleetRun``, see run.py) the
+  breaker is read once, with every other breaker of the run, in one pipeline sent by
+  an I/O thread before any call launches; admit and settle are then served from that
+  read, and their writes are queued and sent together when the run's calls have
+  settled. Outside a run (controls, a status) the five keys are read together with
+  one ``MGET``; inside ``batch()`` that read is served locally, and a write that would
+  not change what was just read is skipped.
+* One trial per fleet. The run's read takes the trial lease (``SET NX PX``) when the
+  trial is due: only the worker holding it makes the trial call (``trial_granted``);
+  the lease is released when the trial settles, and lapses on its own (after the
+  call's timeout, grace and one second) when the worker died mid-trial.
+* A dead or slow Redis. pybreaker logs a traceback for every failed command and then
+  answers "closed", letting calls through an open breaker. Here the first failure, or
+  a run's read or write that misses its deadline, marks Redis unreachable (one log
+  line, see ``Health``); until Redis answers in time again every read and write uses
+  the local snapshot: the breaker lives on in this process's memory from the last
+  state it shared (an open breaker stays open, failures go on counting, the trial is
+  this worker's own). When Redis answers again its state wins; a breaker Redis no
+  longer has (restarted or flushed empty) is written back from this process's state.
 * ``opened_at`` is whole seconds in Redis (pybreaker's format). pybreaker rounds the
   opening time down, which can shorten the wait by up to a second; this storage
   rounds it up, so no worker runs a trial before ``reset_timeout`` has passed (the
   wait is up to one second longer), and countdowns computed from the stored value
   match what every worker does. Only ever moved forward when a breaker opens, as in
-  pybreaker; ``rewind_opened_at`` (used by ``expire``) moves it back on purpose.
+  pybreaker; ``rewind_opened_at`` (used by ``expire``) moves it back on purpose, and
+  closing the breaker deletes it. An ``opened_at`` more than a second ahead of this
+  worker's clock (a clock ahead, or garbage) is believed to be the moment this worker
+  first saw it: the wait is then this worker's own ``reset_timeout``, never longer.
+* Garbage. A counter that holds no whole number reads as 0 with one warning naming
+  the value, and the next count writes 1 over it (pybreaker's ``INCR`` would fail for
+  good and the breaker would never open).
 * Isolation. ``isolated`` is a key beside pybreaker's, so a breaker held open until
   reset is held open in every worker of ours (plain pybreaker workers see it open).
 * A shared window. ``shared_window(seconds)`` gives a rate policy the fleet's time
@@ -31,20 +43,24 @@ differs where pybreaker's storage falls short:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pybreaker
 import redis
-from redis.commands.core import Script
 
+from toolkit._fleet import scripts
 from toolkit._fleet.client import DirectConnection, Health, describe
+from toolkit._fleet.io import Command
 from toolkit._fleet.keys import BreakerKeys
+from toolkit._fleet.outbox import ACTIVE, Outbox
 from toolkit._fleet.snapshot import OPENED_AT_MAX, Snapshot, parse_snapshot
 from toolkit._fleet.window import RECORD_AND_COUNT, SharedWindow
 
@@ -53,16 +69,11 @@ logger = logging.getLogger("toolkit")
 T = TypeVar("T")
 EXPIRED = 1
 """The ``opened_at`` that ``expire`` writes: so long ago that every worker's wait is over."""
-RAISE_OPENED_AT = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '')
-local proposed = tonumber(ARGV[1])
-if current == nil or proposed > current then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return proposed
-end
-return current
-"""
-"""Set ``opened_at`` only if it moves forward (pybreaker's rule), in one round trip."""
+LEASE_MARGIN = 1.0
+"""Seconds a trial lease outlives the trial call's timeout and grace (for its release)."""
+FUTURE_SLACK = 1.0
+"""Seconds an ``opened_at`` may be ahead of this worker's clock and still be believed."""
+_tokens = itertools.count(1)
 
 
 class _Batch:
@@ -76,7 +87,7 @@ class _Batch:
     def __enter__(self) -> None:
         local = self._storage._local
         depth = getattr(local, "depth", 0)
-        if depth == 0:
+        if depth == 0 and not self._storage._deferred():
             self._storage._refresh()  # may raise (an interrupt): the depth is left as it was
         local.depth = depth + 1
 
@@ -85,15 +96,17 @@ class _Batch:
 
 
 class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
-    """pybreaker's Redis storage with one-read snapshots, a local fallback and isolation."""
+    """pybreaker's Redis storage with batched reads, a trial lease, a local fallback."""
 
     def __init__(
         self,
         client: redis.Redis,
         keys: BreakerKeys,
         health: Health,
-        raise_opened_at: Script,
         direct: DirectConnection | None = None,
+        outbox: Outbox | None = None,
+        worker: str = "worker",
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         # CircuitRedisStorage.__init__ writes to Redis without guarding against errors;
         # its attributes are set here and the keys created by the first read instead.
@@ -105,14 +118,21 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._cluster_mode = False
         self.keys = keys
         self.health = health
-        self._raise_opened_at = raise_opened_at
+        self.token = f"{worker}#{next(_tokens)}"
+        """This breaker's name for itself in the trial lease (unique in its process)."""
         self._direct = direct or DirectConnection(client)
+        self._outbox = outbox
+        self._on_lost = on_lost
         self._mget = self._direct.pack("MGET", *keys.snapshot())
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._local = threading.local()
         self._batch = _Batch(self)
-        self._complained = False
+        self._complained: set[str] = set()
+        self._granted = True
+        self._lease_held = False
+        self._future_since: float | None = None
+        self._unsent = 0
         self._refresh()
 
     # ------------------------------------------------------------ plumbing
@@ -123,14 +143,26 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     def _batched(self) -> bool:
         return getattr(self._local, "depth", 0) > 0
 
+    def _deferred(self) -> bool:
+        """True inside a run that read this breaker: reads are local, writes queued."""
+        ids = ACTIVE.get()
+        return ids is not None and id(self) in ids and self._outbox is not None
+
     def _current(self) -> Snapshot:
-        if not self._batched():
+        if not self._batched() and not self._deferred():
             self._refresh()
         return self._snap
 
     def _update(self, **changes: Any) -> None:
         with self._lock:
             self._snap = replace(self._snap, **changes)
+
+    def _adopt(self, snap: Snapshot) -> None:
+        """Take what Redis holds, unless this process has writes for it not yet sent."""
+        self._complain_about(snap)
+        with self._lock:
+            if self._unsent == 0:
+                self._snap = snap
 
     def _send(self, command: Callable[[redis.Redis], T]) -> T | None:
         """Run ``command`` unless Redis is down; a failure is noted, never raised."""
@@ -144,13 +176,56 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
             self.health.failed(exc)
         return None
 
+    def _write(
+        self, commands: Sequence[Command], on_reply: Callable[[Any], None] | None = None
+    ) -> None:
+        """Queue ``commands`` inside a run, else send them now (``on_reply``: the last reply)."""
+        outbox = self._outbox
+        if outbox is not None and self._deferred():
+            for i, command in enumerate(commands):
+                with self._lock:
+                    self._unsent += 1
+                last = i == len(commands) - 1
+                outbox.add(command, on_reply if last else None, self)
+            return
+        packed = self._direct.pack_many([_standalone(c) for c in commands])
+        replies = self._send(lambda r: self._direct.call_many(packed, len(commands)))
+        if replies is None:
+            return
+        for reply in replies:
+            if isinstance(reply, redis.ResponseError):
+                self._refused(f"refused a command: {describe(reply)}")
+        if on_reply is not None and not isinstance(replies[-1], Exception):
+            on_reply(replies[-1])
+
+    def sent(self, refused: str | None = None) -> None:
+        """A queued write was sent, or given up (the run's write calls it)."""
+        with self._lock:
+            self._unsent = max(0, self._unsent - 1)
+        if refused is not None:
+            self._refused(refused)
+
     def _refused(self, what: str) -> None:
-        """Log the first command Redis refused (or reply it gave that makes no sense)."""
-        if not self._complained:
-            self._complained = True
+        """Log the first command Redis refused, and each value that makes no sense, once."""
+        key = "refused" if what.startswith("refused") else what
+        if key not in self._complained:
+            self._complained.add(key)
             logger.warning(
-                "Redis %s for breaker %r; its state is kept locally", what, self.keys.name
-            )
+                "Redis %s for breaker %r; this worker goes on from its own state",
+                what, self.keys.name,
+            )  # fmt: skip
+
+    def _complain_about(self, snap: Snapshot) -> None:
+        """One warning per value Redis holds that is no count, state or time."""
+        for problem in snap.problems:
+            if problem in self._complained:
+                continue
+            self._complained.add(problem)
+            logger.warning(
+                "breaker %r in Redis: %s, which is not a valid value; read as %s, and "
+                "written over by this worker's next change",
+                self.keys.name, problem, "closed" if problem.startswith("state") else "0",
+            )  # fmt: skip
 
     def _refresh(self) -> None:
         """Read all five keys in one round trip (or re-create them when Redis lost them)."""
@@ -165,33 +240,90 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         if snap is None:
             snap = self._seed()
         if snap is not None:
-            with self._lock:
-                self._snap = snap
+            self._adopt(snap)
 
-    def _seed(self) -> Snapshot | None:
+    def _seed_commands(self) -> list[Command]:
         """Write this process's state for a breaker Redis does not have, unless one appears."""
         local, keys = self._snap, self.keys
+        commands: list[Command] = [
+            ("SETNX", keys.fail_counter, local.fail_counter),
+            ("SETNX", keys.success_counter, local.success_counter),
+        ]
+        if local.opened_at is not None:
+            commands.append(("SETNX", keys.opened_at, local.opened_at))
+        if local.isolated:
+            commands.append(("SETNX", keys.isolated, 1))
+        commands.append(("SETNX", keys.state, local.state))
+        commands.append(("SADD", keys.registry, keys.name))  # so a Fleet finds it without a SCAN
+        return commands
+
+    def _seed(self) -> Snapshot | None:
+        """Write this process's state for a breaker Redis does not have, and read it back."""
 
         def seed(r: redis.Redis) -> list[Any]:
             pipe = r.pipeline(transaction=True)
-            pipe.setnx(keys.fail_counter, local.fail_counter)
-            pipe.setnx(keys.success_counter, local.success_counter)
-            if local.opened_at is not None:
-                pipe.setnx(keys.opened_at, local.opened_at)
-            if local.isolated:
-                pipe.setnx(keys.isolated, 1)
-            pipe.setnx(keys.state, local.state)
-            pipe.sadd(keys.registry, keys.name)  # so a Fleet finds it without a SCAN
-            pipe.mget(keys.snapshot())
+            for command in self._seed_commands():
+                pipe.execute_command(*command)
+            pipe.mget(self.keys.snapshot())
             return pipe.execute()
 
         replies = self._send(seed)
-        return None if replies is None else parse_snapshot(replies[-1])
+        if replies is None:
+            return None
+        if self._on_lost is not None:
+            self._on_lost()
+        return parse_snapshot(replies[-1])
 
     def _initialize_redis_state(self, state: str) -> None:
         """pybreaker's key creation, guarded: creates the keys only where missing."""
         self._update(state=str(state))
         self._seed()
+
+    # -------------------------------------------------------------- the run
+    def read_command(self, now: float, reset_timeout: float, trial_s: float) -> Command:
+        """This breaker's part of a run's read: its keys, and the trial lease when due."""
+        lease_ms = max(1, math.ceil((trial_s + LEASE_MARGIN) * 1000))
+        believed = self._future_since if self._future_since is not None else now
+        keys = self.keys
+        return scripts.READ.call(
+            [*keys.snapshot(), keys.trial],
+            [repr(now), repr(float(reset_timeout)), lease_ms, self.token, repr(believed)],
+        )
+
+    def apply_read(self, reply: Any) -> None:
+        """Take the run's read (None: Redis did not answer in time; go on locally)."""
+        if reply is None or isinstance(reply, Exception):
+            if isinstance(reply, redis.ResponseError):
+                self._refused(f"refused a command: {describe(reply)}")
+            self._granted = True  # this worker's own fallback: its trial is its own
+            return
+        try:
+            snap = parse_snapshot(list(reply[:5]))
+        except (ValueError, TypeError, OverflowError, IndexError) as exc:
+            self._refused(f"unreadable values ({exc})")
+            self._granted = True
+            return
+        holder = reply[5] if len(reply) > 5 else None
+        holder = holder.decode("utf-8", "replace") if isinstance(holder, bytes) else holder
+        self._granted = holder is None or holder == self.token
+        self._lease_held = holder == self.token
+        if snap is None:  # Redis lost the breaker (restarted empty, FLUSHALL): write it back
+            self._write(self._seed_commands())
+            if self._on_lost is not None:
+                self._on_lost()
+            return
+        self._adopt(snap)
+
+    def trial_granted(self) -> bool:
+        """Whether this worker may make the trial call (no other worker holds the lease)."""
+        return self._granted
+
+    def _release(self) -> list[Command]:
+        """The command that gives the trial lease back, if this worker holds it."""
+        if not self._lease_held:
+            return []
+        self._lease_held = False
+        return [scripts.RELEASE.call([self.keys.trial], [self.token])]
 
     # --------------------------------------------------------------- state
     @property
@@ -202,10 +334,17 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @state.setter
     def state(self, state: str) -> None:
         state = str(state)
-        if self._batched() and self._snap.state == state:
+        if (self._batched() or self._deferred()) and self._snap.state == state:
             return
         self._update(state=state)
-        self._send(lambda r: r.set(self.keys.state, state))
+        commands: list[Command] = [("SET", self.keys.state, state)]
+        if state == pybreaker.STATE_CLOSED:
+            commands.append(("DEL", self.keys.opened_at))  # a reset clears a bad opened_at too
+            self._update(opened_at=None)
+            self._future_since = None
+        if state != pybreaker.STATE_HALF_OPEN:
+            commands += self._release()
+        self._write(commands)
 
     @property
     def isolated(self) -> bool:
@@ -215,29 +354,41 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @isolated.setter
     def isolated(self, value: bool) -> None:
         value = bool(value)
-        if self._batched() and self._snap.isolated == value:
+        if (self._batched() or self._deferred()) and self._snap.isolated == value:
             return
         self._update(isolated=value)
         key = self.keys.isolated
-        self._send(lambda r: r.set(key, 1) if value else r.delete(key))
+        self._write([("SET", key, 1) if value else ("DEL", key)])
 
     # ------------------------------------------------------------ counters
+    def _counted(self, field: str) -> Callable[[Any], None]:
+        def take(reply: Any) -> None:
+            if reply == -1:  # the key held garbage: counting restarted at 1
+                self._refused(f"held no whole number in {field} (written over with 1)")
+                reply = 1
+            if isinstance(reply, int) and not self._deferred():
+                self._update(**{field: reply})
+
+        return take
+
     @property
     def counter(self) -> int:
         """Consecutive failures."""
         return self._current().fail_counter
 
     def increment_counter(self) -> None:
-        """Count one more failure (the new count comes back with the reply)."""
-        count = self._send(lambda r: r.incr(self.keys.fail_counter))
-        self._update(fail_counter=count if count is not None else self._snap.fail_counter + 1)
+        """Count one more failure (outside a run, the new count comes back with the reply)."""
+        self._update(fail_counter=self._snap.fail_counter + 1)
+        key = self.keys.fail_counter
+        self._write([scripts.INCREMENT.call([key])], self._counted("fail_counter"))
 
     def reset_counter(self) -> None:
         """Set the failure count to zero."""
-        if self._batched() and self._snap.fail_counter == 0:
+        garbage = any(p.startswith("fail_counter") for p in self._snap.problems)
+        if (self._batched() or self._deferred()) and self._snap.fail_counter == 0 and not garbage:
             return
         self._update(fail_counter=0)
-        self._send(lambda r: r.set(self.keys.fail_counter, 0))
+        self._write([("SET", self.keys.fail_counter, 0)])
 
     @property
     def success_counter(self) -> int:
@@ -246,34 +397,54 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
 
     def increment_success_counter(self) -> None:
         """Count one more success while half-open."""
-        count = self._send(lambda r: r.incr(self.keys.success_counter))
-        fallback = self._snap.success_counter + 1
-        self._update(success_counter=count if count is not None else fallback)
+        self._update(success_counter=self._snap.success_counter + 1)
+        key = self.keys.success_counter
+        self._write([scripts.INCREMENT.call([key])], self._counted("success_counter"))
 
     def reset_success_counter(self) -> None:
         """Set the success count to zero."""
-        if self._batched() and self._snap.success_counter == 0:
+        if (self._batched() or self._deferred()) and self._snap.success_counter == 0:
             return
         self._update(success_counter=0)
-        self._send(lambda r: r.set(self.keys.success_counter, 0))
+        self._write([("SET", self.keys.success_counter, 0)])
 
     # ----------------------------------------------------------- opened_at
     @property
     def opened_at(self) -> datetime | None:
-        """When the breaker last opened, to the whole second as stored."""
+        """When the breaker last opened, to the whole second as stored.
+
+        One more than ``FUTURE_SLACK`` seconds ahead of this worker's clock reads as
+        the moment this worker first saw it so, and the wait is its own reset_timeout.
+        """
         seconds = self._current().opened_at
-        return None if not seconds else datetime.fromtimestamp(seconds, UTC)
+        if not seconds:
+            self._future_since = None
+            return None
+        now = time.time()
+        if seconds <= now + FUTURE_SLACK:
+            self._future_since = None
+            return datetime.fromtimestamp(seconds, UTC)
+        if self._future_since is None:
+            self._future_since = now
+            self._refused(
+                f"holds an opened_at {seconds - now:.0f} s ahead of this worker's clock "
+                "(a clock ahead, or garbage): this worker waits its own reset_timeout from "
+                "now, and a reset clears it"
+            )
+        return datetime.fromtimestamp(self._future_since, UTC)
 
     @opened_at.setter
     def opened_at(self, now: datetime) -> None:
         seconds = math.ceil(_aware(now).timestamp())
-        stored = self._send(
-            lambda r: self._raise_opened_at(keys=[self.keys.opened_at], args=[seconds], client=r)
-        )
-        if stored is None:
-            stored = max(seconds, self._snap.opened_at or 0)
-        stored = int(stored)
-        self._update(opened_at=stored if 0 < stored <= OPENED_AT_MAX else seconds)
+        self._future_since = None
+        self._update(opened_at=max(seconds, self._snap.opened_at or 0))
+
+        def take(stored: Any) -> None:
+            if isinstance(stored, int) and 0 < stored <= OPENED_AT_MAX and not self._deferred():
+                self._update(opened_at=stored)
+
+        key = self.keys.opened_at
+        self._write([scripts.RAISE_OPENED_AT.call([key], [seconds])], take)
 
     def shared_window(self, seconds: float) -> SharedWindow:
         """The fleet's time window of this breaker, kept in Redis (``Policy.shared_window``)."""
@@ -287,12 +458,21 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         """
         seconds = min(EXPIRED, math.floor(_aware(when).timestamp()))
         self._update(opened_at=seconds)
-        self._send(lambda r: r.set(self.keys.opened_at, seconds))
+        self._future_since = None
+        self._write([("SET", self.keys.opened_at, seconds)])
 
     def __repr__(self) -> str:
         snap = self._snap
         down = "" if self.health.ok else ", Redis unreachable: local state"
         return f"<RedisBreakerStorage {self.keys.pybreaker_namespace!r} {snap.state}{down}>"
+
+
+def _standalone(command: Command) -> Command:
+    """A command as sent outside a run's pipeline: scripts by body (``EVAL``), not by SHA."""
+    if command[0] != "EVALSHA":
+        return command
+    script = scripts.BY_SHA[str(command[1])]
+    return ("EVAL", script.body, *command[2:])
 
 
 def _aware(when: datetime) -> datetime:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -205,8 +206,11 @@ class Health:
         *,
         retry_first: float = RETRY_FIRST,
         retry_max: float = RETRY_MAX,
+        deadline: float | None = None,
     ) -> None:
         self.client = client
+        self.deadline = deadline
+        """When set, Redis answers again only once a PING comes back within this many seconds."""
         self.label = label
         self.retry_first = retry_first
         self.retry_max = retry_max
@@ -247,10 +251,19 @@ class Health:
         """PING with a growing pause until Redis answers (or ``close``)."""
         pause = self.retry_first
         while not self._closed.wait(pause):
+            started = time.perf_counter()
             try:
                 self.client.ping()
             except redis.RedisError as exc:
                 self.last_error = describe(exc)
+                pause = min(pause * 2, self.retry_max)
+                continue
+            took = time.perf_counter() - started
+            if self.deadline is not None and took > self.deadline:
+                self.last_error = (
+                    f"PING answered in {took * 1000:.0f} ms, over the "
+                    f"{self.deadline * 1000:g} ms deadline"
+                )
                 pause = min(pause * 2, self.retry_max)
                 continue
             logger.info("Redis at %s answers again: breaker state is shared again", self.label)

@@ -8,6 +8,7 @@ adds its own keys beside them, and one capped stream of call records per namespa
     <ns>:<integration>:toolkit:isolated   "1" while held open until reset
     <ns>:<integration>:toolkit:policy     hash: fail_max, reset_timeout, timeout, worker
     <ns>:<integration>:toolkit:window     hash: a shared time window's bucketed counters
+    <ns>:<integration>:toolkit:trial      the worker making the trial call (a lease, PX)
     <ns>:toolkit:calls                    stream of call records from every worker
     <ns>:toolkit:breakers                 set of the integrations our workers made breakers for
 """
@@ -82,6 +83,10 @@ class BreakerKeys:
     @property
     def policy(self) -> str:
         return f"{self.namespace}:{self.name}:toolkit:policy"
+
+    @property
+    def trial(self) -> str:
+        return f"{self.namespace}:{self.name}:toolkit:trial"
 
     @property
     def registry(self) -> str:

@@ -8,6 +8,20 @@ worker with ``CircuitRedisStorage(..., namespace="shop:payments")`` shares the
 calls, tagged with ``worker``, to the namespace's capped call stream, which
 ``toolkit.Fleet`` reads.
 
+Each run costs at most two round trips whatever its size: one pipelined read of
+every breaker before its calls launch, one pipelined write once they have settled
+(see run.py), sent by an I/O thread and awaited by the event loop for at most
+``deadline`` seconds (0.1 s by default). A Redis slower than that is treated as
+an unreachable one, for that run and until a PING comes back within the deadline.
+
+One trial per fleet: when a shared breaker's wait ends, the first worker whose run
+reads it takes the trial lease (``<ns>:<integration>:toolkit:trial``, ``SET NX PX``)
+and makes the one trial call; every other worker of ours answers ``circuit_open``
+("another worker is making the trial call") until it settles. The lease lapses on
+its own, after the call's timeout and grace plus one second, when that worker dies
+mid-trial. Plain pybreaker workers know nothing of the lease and make their own
+trial, as pybreaker does.
+
 When Redis is unreachable (fallback chosen deliberately): runs go on, each breaker
 keeps its state in this process's memory, starting from the state it last shared
 (an open breaker stays open, failures keep counting, nothing falls back to
@@ -34,13 +48,18 @@ import redis
 from toolkit._engine.errors import ConfigError
 from toolkit._engine.history import CallRecord
 from toolkit._engine.policy import Policy
-from toolkit._fleet.breaker import RAISE_OPENED_AT, RedisBreakerStorage
+from toolkit._fleet.breaker import RedisBreakerStorage
 from toolkit._fleet.client import SOCKET_TIMEOUT, DirectConnection, Health, connect
+from toolkit._fleet.io import DEADLINE, RedisIO
 from toolkit._fleet.keys import BreakerKeys, check_namespace, stream_key
+from toolkit._fleet.outbox import Outbox
+from toolkit._fleet.run import FleetRun, RunExtension
 from toolkit._fleet.stream import STREAM_MAXLEN, StreamWriter, encode
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+
+    import pybreaker
 
     from toolkit._engine.runner import IntegrationRunner
 
@@ -66,6 +85,7 @@ class RedisStorage:
         record_calls: bool = True,
         stream_maxlen: int = STREAM_MAXLEN,
         socket_timeout: float = SOCKET_TIMEOUT,
+        deadline: float = DEADLINE,
     ) -> None:
         self.namespace = check_namespace(namespace)
         if worker is not None and (not isinstance(worker, str) or not worker):
@@ -76,10 +96,25 @@ class RedisStorage:
             or stream_maxlen < 1
         ):
             raise ConfigError(f"stream_maxlen must be a whole number >= 1, got {stream_maxlen!r}")
+        if (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, int | float)
+            or not 0 < deadline <= socket_timeout
+        ):
+            raise ConfigError(
+                f"deadline must be > 0 and <= socket_timeout ({socket_timeout:g} s), "
+                f"got {deadline!r}"
+            )
         self.client, self.url = connect(url_or_client, socket_timeout=socket_timeout)
-        self.health = Health(self.client, self.url)
+        self.health = Health(self.client, self.url, deadline=float(deadline))
         self.worker = worker or default_worker()
-        self._raise_opened_at = self.client.register_script(RAISE_OPENED_AT)
+        self.deadline = float(deadline)
+        self.io = RedisIO(self.client, self.health, deadline=self.deadline)
+        """The I/O thread runs use; ``io.round_trips`` counts its exchanges."""
+        self._outbox = Outbox()
+        self._extensions: list[RunExtension] = []
+        self.lost = 0
+        """Breakers found missing in Redis and written back (a restart, FLUSHALL)."""
         self._direct = DirectConnection(self.client)
         self._writer = StreamWriter(
             self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen
@@ -94,8 +129,30 @@ class RedisStorage:
         """pybreaker storage for integration ``name`` under ``<namespace>:<name>``."""
         keys = BreakerKeys(self.namespace, name)
         return RedisBreakerStorage(
-            self.client, keys, self.health, self._raise_opened_at, self._direct
+            self.client, keys, self.health, self._direct, self._outbox, self.worker, self._lost
         )
+
+    def _lost(self) -> None:
+        self.lost += 1
+
+    def begin_run(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> FleetRun:
+        """One run's read and write of these breakers (the runner calls it; see run.py)."""
+        return FleetRun(self.io, self._outbox, calls, self._extensions)
+
+    def add_run_extension(self, extension: RunExtension) -> None:
+        """Add ``extension``'s commands to every later run's read and write pipelines."""
+        if not isinstance(extension, RunExtension):
+            raise ConfigError(
+                "a run extension needs read_commands, read_replies, write_commands and "
+                f"write_replies, got {extension!r}"
+            )
+        if extension not in self._extensions:
+            self._extensions.append(extension)
+
+    def remove_run_extension(self, extension: RunExtension) -> None:
+        """Stop adding ``extension``'s commands to runs."""
+        if extension in self._extensions:
+            self._extensions.remove(extension)
 
     @property
     def available(self) -> bool:
@@ -113,7 +170,7 @@ class RedisStorage:
         writer, stream, health = self._writer, self.stream, self.health
         worker, seq, source = self.worker, self._seq, self.source
         published: dict[str, Policy] = {}
-        outages = health.outages
+        outages = (health.outages, self.lost)
 
         def publish(name: str) -> None:
             policy = runner.policy(name)
@@ -130,8 +187,8 @@ class RedisStorage:
 
         def observe(record: CallRecord) -> None:
             nonlocal outages
-            if health.outages != outages:
-                outages = health.outages
+            if (health.outages, self.lost) != outages:  # Redis may have come back empty
+                outages = (health.outages, self.lost)
                 for name in runner.names:
                     publish(name)
             elif published.get(record.name) is not runner.policy(record.name):
@@ -160,6 +217,7 @@ class RedisStorage:
     def close(self) -> None:
         """Send queued call records, stop the background threads, close the connections."""
         self._writer.close()
+        self.io.close()
         self.health.close()
         self._direct.close()
         self.client.close()
