@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pybreaker
@@ -77,9 +78,10 @@ def test_a_worker_dying_mid_trial_frees_the_trial_when_its_lease_ends(
     workers: Workers, redis_server: RedisServer, raw: redis.Redis
 ) -> None:
     dead = RedisStorage(redis_server.url, "ns", worker="dead", record_calls=False)
-    breaker = pybreaker.CircuitBreaker(state_storage=dead.state_storage("pay"), fail_max=1)
+    state = dead.state_storage("pay")
+    breaker = pybreaker.CircuitBreaker(state_storage=state, fail_max=1)
     breaker.open()
-    dead.state_storage("pay").rewind_opened_at(breaker._state_storage.opened_at)
+    state.rewind_opened_at(datetime.now(UTC))  # its wait is over
     run = dead.begin_run([(breaker, 0.2)])
     asyncio.run(run.__aenter__())  # its read took the lease; it never settles (it died)
     dead.close()
