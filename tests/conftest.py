@@ -3,6 +3,8 @@
 - ``redis_server`` / ``make_redis_server``: a private ``redis-server`` per test, no
   persistence unless asked for, restartable on the same port and data directory
   (``loopback_redis.RedisServer``).
+- ``sentinel_cluster``: a primary, a replica and three ``redis-sentinel`` processes
+  (``loopback_sentinel.SentinelCluster``).
 - ``http_server``: a threaded stdlib HTTP server with the routes HTTP checks need
   (``loopback_http.HttpServer`` lists them).
 - ``chromium_path`` / ``chromium_args``: Debian's Chromium for Playwright.
@@ -26,8 +28,10 @@ from typing import NoReturn, Protocol
 import pytest
 from loopback_http import HttpServer
 from loopback_redis import RedisServer, free_port
+from loopback_sentinel import SentinelCluster
 
 REDIS_MISSING = "redis-server not installed: apt-get install redis-server"
+SENTINEL_MISSING = "redis-sentinel not installed: apt-get install redis-sentinel"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS: list[str] = [
     "--headless",
@@ -121,6 +125,22 @@ def redis_server(make_redis_server: MakeRedisServer) -> RedisServer:
     One per test (it starts in about 20 ms), so a test may stop or kill it freely.
     """
     return make_redis_server()
+
+
+@pytest.fixture
+def sentinel_cluster(
+    redis_server_binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SentinelCluster]:
+    """A primary, a replica and three ``redis-sentinel`` processes on 127.0.0.1, started."""
+    binary = shutil.which("redis-sentinel")
+    if binary is None:
+        skip_unless_required("TOOLKIT_REQUIRE_REDIS", SENTINEL_MISSING)
+    cluster = SentinelCluster(redis_server_binary, binary, tmp_path_factory.mktemp("sentinel"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 # --------------------------------------------------------------------------- prometheus

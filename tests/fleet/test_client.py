@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+import redis.sentinel
 from loopback_redis import RedisServer
 
 from toolkit import ConfigError
@@ -162,3 +163,37 @@ def test_the_end_of_an_outage_is_logged_before_waiters_wake(
         health.close()
         client.close()
     assert seen == [False]
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/notadb", "redis://127.0.0.1:6379/1x"])
+def test_a_database_that_is_not_a_number_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"not a number"):
+        connect(url)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "redis+sentinel://127.0.0.1/mymaster",
+        "redis+sentinel://127.0.0.1:26379/",
+        "redis+sentinel://127.0.0.1:26379/mymaster/notadb",
+        "redis+sentinel://127.0.0.1:99999/mymaster",
+    ],
+)
+def test_a_bad_sentinel_url_is_a_config_error(bad: str) -> None:
+    with pytest.raises(ConfigError, match=r"not a Redis Sentinel URL"):
+        connect(bad)
+
+
+def test_a_sentinel_url_names_the_sentinels_service_db_and_password() -> None:
+    client, label = connect("redis+sentinel://:s3cret@127.0.0.1:26379,127.0.0.1:26380/shop/2")
+    pool = client.connection_pool
+    assert isinstance(pool, redis.sentinel.SentinelConnectionPool)
+    assert pool.service_name == "shop" and pool.connection_kwargs["db"] == 2
+    assert pool.connection_kwargs["password"] == "s3cret"
+    sentinels = [
+        s.connection_pool.connection_kwargs["port"] for s in pool.sentinel_manager.sentinels
+    ]
+    assert sentinels == [26379, 26380]
+    assert label == "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/shop/2"
+    client.close()

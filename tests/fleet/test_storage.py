@@ -6,6 +6,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pybreaker
 import pytest
@@ -33,11 +34,15 @@ def worker(redis_server: RedisServer) -> Iterator[Worker]:
 
     def make(
         *behaviours: str, name: str = "w1", url: str | None = None, record_calls: bool = True,
-        **policy: float,
+        deadline: float | None = None, **policy: float,
     ) -> tuple[IntegrationRunner, list[Probe]]:  # fmt: skip
         probes = [Probe(f"p{i}", b, delay=0.05) for i, b in enumerate(behaviours)]
+        # a generous deadline where a loaded machine must not count as a slow Redis
+        bounds: dict[str, Any] = {}
+        if deadline is not None:
+            bounds = {"deadline": deadline, "socket_timeout": deadline}
         storage = RedisStorage(
-            url or redis_server.url, "ns", worker=name, record_calls=record_calls
+            url or redis_server.url, "ns", worker=name, record_calls=record_calls, **bounds
         )
         settings = {"timeout": 1.0, "fail_max": 2, "reset_timeout": 60.0, **policy}
         runner = IntegrationRunner(registry_of(*probes), storage=storage, **settings)  # type: ignore[arg-type]
@@ -95,7 +100,7 @@ def test_round_trips_per_run_do_not_grow_with_the_number_of_integrations(
 ) -> None:
     counts = []
     for size in (3, 300):
-        runner, _ = worker(*[behaviour] * size, name=f"w{size}", fail_max=2)
+        runner, _ = worker(*[behaviour] * size, name=f"w{size}", fail_max=2, deadline=2.0)
         for run in range(3):  # counted, opened, then (the wait ended by hand) the trials
             if run == 2:
                 for name in runner.names:
@@ -105,7 +110,7 @@ def test_round_trips_per_run_do_not_grow_with_the_number_of_integrations(
             counts.append((size, round_trips(runner) - trips))
     small = [c for s, c in counts if s == 3]
     large = [c for s, c in counts if s == 300]
-    assert small == large and max(large) <= 2
+    assert small == large and max(large) <= 2 and runner.storage.available
     assert runner.history[-1].state_before == ("closed" if behaviour == "ok" else "half-open")
 
 
@@ -334,3 +339,87 @@ def test_policies_are_published_again_after_redis_restarts_empty(
     assert runner.storage.flush(5.0)  # type: ignore[attr-defined]
     with Fleet(redis_server.url, "ns") as fleet:
         assert (fleet.status("p0").reset_timeout_s, fleet.status("p0").worker) == (42.0, "w1")
+
+
+def test_an_opened_at_in_the_future_waits_only_this_workers_reset_timeout(
+    worker: Worker, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner, _ = worker("ok", reset_timeout=2.0)
+    runner.trip("p0")
+    client = redis_server.client()
+    client.set("ns:p0:pybreaker:opened_at", int(time.time()) + 3600)  # a clock an hour ahead
+    status = runner.status("p0")
+    assert status.state == "open" and status.trial_in_s is not None
+    assert status.trial_in_s < 2.1  # not 3601: the wait is this worker's own (from now)
+    assert any("ahead of this worker's clock" in r.message for r in caplog.records)
+    with Fleet(redis_server.url, "ns") as fleet:
+        assert fleet.status("p0").trial_in_s < 2.1  # type: ignore[operator]
+    runner.reset("p0")  # a reset clears it, in Redis too
+    assert client.get("ns:p0:pybreaker:opened_at") is None
+    runner.trip("p0")
+    assert runner.status("p0").trial_in_s <= 3.0  # type: ignore[operator]
+    client.close()
+
+
+def test_fleet_reset_clears_a_future_opened_at(worker: Worker, redis_server: RedisServer) -> None:
+    runner, _ = worker("ok", reset_timeout=2.0)
+    runner.trip("p0")
+    client = redis_server.client()
+    client.set("ns:p0:pybreaker:opened_at", int(time.time()) + 3600)
+    with Fleet(redis_server.url, "ns") as fleet:
+        fleet.reset("p0")
+        assert client.get("ns:p0:pybreaker:opened_at") is None
+        fleet.trip("p0")  # whole seconds, rounded up: the wait is up to 1 s longer
+        assert fleet.status("p0").trial_in_s <= 3.0  # type: ignore[operator]
+    assert runner.status("p0").trial_in_s <= 3.0  # type: ignore[operator]
+    client.close()
+
+
+def test_a_fail_counter_that_is_no_number_is_written_over_and_the_breaker_opens(
+    worker: Worker, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner, [probe] = worker("raise", fail_max=2)
+    client = redis_server.client()
+    client.set("ns:p0:pybreaker:fail_counter", "many")
+    runner.run_all_sync()
+    assert client.get("ns:p0:pybreaker:fail_counter") == b"1"  # counting starts again
+    runner.run_all_sync()
+    assert runner.status("p0").state == "open" and probe.calls == 2
+    text = " ".join(r.message for r in caplog.records)
+    assert "fail_counter held 'many'" in text and "kept locally" not in text
+    client.close()
+
+
+def test_a_huge_fail_counter_never_breaks_the_frames(
+    worker: Worker, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner, _ = worker("ok")
+    client = redis_server.client()
+    client.set("ns:p0:pybreaker:fail_counter", "1e30")
+    frame = frames.breakers(runner)
+    assert list(frame["failures"]) == [0]
+    with Fleet(redis_server.url, "ns") as fleet:
+        assert list(fleet.breakers()["failures"]) == [0]
+    warned = [r.message for r in caplog.records if "fail_counter held '1e30'" in r.message]
+    assert len(warned) == 2  # the worker and the Fleet, once each
+    runner.run_all_sync()  # a success writes 0 over it
+    assert client.get("ns:p0:pybreaker:fail_counter") == b"0"
+    client.close()
+
+
+def test_after_flushall_policies_and_the_breaker_set_are_published_again(
+    worker: Worker, redis_server: RedisServer
+) -> None:
+    runner, _ = worker("ok", reset_timeout=42.0, fail_max=5)
+    runner.run_all_sync()
+    client = redis_server.client()
+    client.flushall()  # emptied without an outage
+    runner.run_all_sync()
+    runner.run_all_sync()
+    assert runner.storage.flush(5.0)  # type: ignore[attr-defined]
+    assert client.smembers("ns:toolkit:breakers") == {b"p0"}
+    with Fleet(redis_server.url, "ns") as fleet:
+        status = fleet.status("p0")
+        assert (status.fail_max, status.reset_timeout_s, status.worker) == (5, 42.0, "w1")
+        assert fleet.names(rescan=False) == ["p0"]
+    client.close()

@@ -230,9 +230,7 @@ def trial_in(cb: pybreaker.CircuitBreaker, now: datetime | None = None) -> float
     return max(0.0, (due - now).total_seconds())
 
 
-def admit(
-    cb: SafeBreaker, now: float | None = None
-) -> State | float | Literal["trial-elsewhere"]:
+def admit(cb: SafeBreaker, now: float | None = None) -> State | float | Literal["trial-elsewhere"]:
     """The state the call starting at ``now`` runs in, or why it is refused: the seconds
     left until the trial, or ``TRIAL_ELSEWHERE``.
 

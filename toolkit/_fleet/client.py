@@ -19,12 +19,14 @@ import inspect
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 from toolkit._engine.errors import ConfigError
 from toolkit._engine.redact import redact_url
@@ -33,8 +35,10 @@ logger = logging.getLogger("toolkit")
 
 SOCKET_TIMEOUT = 0.25
 """Seconds a connect, and then a reply, may take before Redis counts as unreachable."""
+SENTINEL_SCHEME = "redis+sentinel"
+"""URLs of a primary found through Redis Sentinel (``redis+sentinel://h:p,h:p/service/db``)."""
 RETRY_FIRST = 0.5
-RETRY_MAX = 5.0
+RETRY_MAX = 1.0
 
 # Settings the toolkit always chooses itself, whatever the given client says.
 _OURS = frozenset(
@@ -53,13 +57,20 @@ def connect(
 ) -> tuple[redis.Redis, str]:
     """A bytes-mode client with short timeouts and no retries, and a masked label for messages.
 
-    Nothing is sent to Redis here: a Redis that is down is noticed by the first command.
+    ``redis+sentinel://[user:password@]host:port[,host:port...]/service_name[/db]`` asks
+    the sentinels for the service's primary, and asks again whenever a connection to it
+    fails, so the client follows a failover (the password is the data nodes'; the
+    sentinels are asked without one). Nothing is sent to Redis here: a Redis that is
+    down is noticed by the first command.
     """
     if isinstance(socket_timeout, bool) or not isinstance(socket_timeout, int | float):
         raise ConfigError(f"socket_timeout must be a number of seconds, got {socket_timeout!r}")
     if not 0 < socket_timeout <= 30:
         raise ConfigError(f"socket_timeout must be > 0 and <= 30 seconds, got {socket_timeout!r}")
+    if isinstance(url_or_client, str) and url_or_client.startswith(SENTINEL_SCHEME + "://"):
+        return _sentinel_client(url_or_client, socket_timeout)
     if isinstance(url_or_client, str):
+        _check_database(url_or_client)
         try:
             base = redis.Redis.from_url(url_or_client)
         except ValueError as exc:
@@ -89,6 +100,75 @@ def connect(
         protocol=2,
     )
     return client, label
+
+
+def _check_database(url: str) -> None:
+    """Refuse a database that is not a number (redis-py would quietly use db 0)."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("redis", "rediss"):
+        return
+    database = parsed.path.strip("/")
+    if database and not database.isdigit():
+        raise ConfigError(
+            f"not a Redis URL: {redact_url(url)!r} names database {database!r}, which is "
+            "not a number; expected e.g. redis://127.0.0.1:6379/0"
+        )
+
+
+def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, int, str | None, str | None]:
+    """``redis+sentinel://[user:password@]host:port[,host:port...]/service_name[/db]``
+    as (sentinels, service name, db, username, password)."""
+    example = "expected e.g. redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster/0"
+    rest = url[len(SENTINEL_SCHEME) + 3 :]
+    where, _, path = rest.partition("/")
+    userinfo, _, hosts = where.rpartition("@")
+    username = password = None
+    if userinfo:
+        user, _, secret = userinfo.partition(":")
+        username = urllib.parse.unquote(user) or None
+        password = urllib.parse.unquote(secret) if secret else None
+    sentinels = []
+    for host_port in hosts.split(","):
+        host, _, port = host_port.strip().rpartition(":")
+        host = host.strip("[]")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                f"not a Redis Sentinel URL: {redact_url(url)!r} (sentinel "
+                f"{host_port.strip()!r} is not host:port); {example}"
+            )
+        sentinels.append((host, int(port)))
+    parts = [urllib.parse.unquote(part) for part in path.strip("/").split("/") if part]
+    if not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        raise ConfigError(
+            f"not a Redis Sentinel URL: {redact_url(url)!r} (after the sentinels comes "
+            f"/service_name and optionally /db, a number); {example}"
+        )
+    return sentinels, parts[0], int(parts[1]) if len(parts) == 2 else 0, username, password
+
+
+def _sentinel_client(url: str, socket_timeout: float) -> tuple[redis.Redis, str]:
+    """A client of the primary the sentinels name, following a failover."""
+    sentinels, service, db, username, password = parse_sentinel_url(url)
+    timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": socket_timeout}
+    manager = Sentinel(
+        sentinels,
+        sentinel_kwargs={**timeouts, "retry": Retry(NoBackoff(), 0)},
+        **timeouts,
+    )
+    client = manager.master_for(
+        service,
+        redis_class=redis.Redis,
+        db=db,
+        username=username,
+        password=password,
+        decode_responses=False,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+        protocol=2,
+        **timeouts,
+    )
+    hosts = ",".join(f"{host}:{port}" for host, port in sentinels)
+    return client, f"{SENTINEL_SCHEME}://{hosts}/{service}/{db}"
 
 
 def _settings_of(client: redis.Redis) -> dict[str, Any]:
@@ -172,6 +252,8 @@ class DirectConnection:
         conn = self._conn
         replies: list[Any] = []
         try:
+            if conn._sock is None:  # connect() first: a Sentinel connection asks for the primary
+                conn.connect()
             conn.send_packed_command(packed, check_health=False)
             for _ in range(count):
                 try:

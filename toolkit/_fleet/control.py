@@ -14,6 +14,7 @@ reached; the fleet dashboard shows that instead of raising.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
     from toolkit._fleet.dashboard import FleetDashboard
 
+logger = logging.getLogger("toolkit")
 T = TypeVar("T")
 SCAN_EVERY = 30.0
 """Seconds between SCANs for plain pybreaker breakers when a caller allows a cached list."""
@@ -80,6 +82,7 @@ class Fleet:
         self.stream_key = stream_key(self.namespace)
         self._scanned: set[str] = set()
         self._scanned_at: float | None = None
+        self._warned: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------- plumbing
     def _ask(self, what: str, command: Callable[[redis.Redis], T]) -> T:
@@ -174,9 +177,12 @@ class Fleet:
         worker = fields.get("worker")
         state: State = "isolated" if snap.isolated else snap.state  # type: ignore[assignment]
         opened_at = float(snap.opened_at) if snap.opened_at else None
+        self._warn(name, snap)
         trial = None
-        if state == "open":
-            trial = 0.0 if opened_at is None else max(0.0, opened_at + reset_timeout - now)
+        if state == "open":  # an opened_at ahead of this clock counts from now, as workers do
+            trial = (
+                0.0 if opened_at is None else max(0.0, min(opened_at, now) + reset_timeout - now)
+            )
         return FleetBreaker(
             name=name,
             state=state,
@@ -189,6 +195,16 @@ class Fleet:
             worker=None if worker is None else _text(worker),
             taken_at=now,
         )
+
+    def _warn(self, name: str, snap: Snapshot) -> None:
+        """One warning per value in Redis that is no count, state or time."""
+        for problem in snap.problems:
+            if (name, problem) not in self._warned:
+                self._warned.add((name, problem))
+                logger.warning(
+                    "breaker %r in Redis: %s, which is not a valid value; shown as %s",
+                    name, problem, "closed" if problem.startswith("state") else "0",
+                )  # fmt: skip
 
     def entries(self, last: int | None = 10_000) -> list[tuple[str, dict[str, str]]]:
         """The newest ``last`` call-stream entries (all when None), oldest first, decoded."""
@@ -284,7 +300,7 @@ class Fleet:
         def write(pipe: Any, keys: BreakerKeys) -> None:
             pipe.set(keys.fail_counter, 0)
             pipe.set(keys.success_counter, 0)
-            pipe.delete(keys.isolated)
+            pipe.delete(keys.isolated, keys.opened_at, keys.trial)  # a bad opened_at too
             pipe.set(keys.state, "closed")
 
         self._control(name, "reset", write)

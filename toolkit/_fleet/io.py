@@ -10,17 +10,19 @@ loopback, 1,000 ``MGET`` of five keys in one pipeline, medians of 30 on a loaded
 (the GIL shared with the parsing), ``redis.asyncio``'s pipeline 44 ms with a 33 ms
 stall (redis-py's per-command bookkeeping runs on the loop itself).
 
-The deadline: an exchange that gets no answer within ``deadline`` seconds is given
-up (its late reply is read and dropped by the thread) and Redis counts as unreachable
-(``Health.failed``); ``Health`` then PINGs until Redis answers *within the deadline*
-again. A slow Redis is thereby treated like an absent one: runs go on from each
-worker's own state and never wait for it again until it is fast enough.
+The deadline: an exchange that gets no answer within ``deadline`` seconds (plus
+``PER_COMMAND`` for each of its commands) is given up (its late reply is read and
+dropped by the thread) and Redis counts as unreachable (``Health.failed``);
+``Health`` then PINGs until Redis answers *within the deadline* again. A slow Redis
+is thereby treated like an absent one: runs go on from each worker's own state and
+do not wait for it again until it is fast enough.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -29,11 +31,16 @@ import redis
 
 from toolkit._fleet.client import DirectConnection, Health
 
+logger = logging.getLogger("toolkit")
+
 Command = tuple[str | bytes | int | float, ...]
 """One Redis command as its arguments, e.g. ``("GET", "ns:pay:pybreaker:state")``."""
 
 DEADLINE = 0.1
 """Seconds a run's read or write may wait for Redis before the run goes on without it."""
+PER_COMMAND = 50e-6
+"""Seconds added to the deadline per command of an exchange (a big run's pipeline takes
+longer to carry and parse, however fast Redis is: 1,000 breakers add 50 ms)."""
 
 
 class RedisIO:
@@ -61,7 +68,10 @@ class RedisIO:
             return self._direct.call_many(packed, len(commands))
         except redis.RedisError as exc:
             self.health.failed(exc)
-            return None
+        except Exception as exc:  # never let the store's trouble reach a run
+            logger.warning("a Redis exchange failed (%s); runs go on from local state", exc)
+            self.health.failed(exc)
+        return None
 
     def submit(self, commands: Sequence[Command]) -> concurrent.futures.Future[list[Any] | None]:
         """Queue one exchange in the I/O thread, in order after those queued before."""
@@ -78,13 +88,21 @@ class RedisIO:
         if not commands or not self.health.ok:
             return None
         future = self.submit(commands)
+        bound = self.bound(len(commands))
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.deadline)
+            return await asyncio.wait_for(asyncio.wrap_future(future), bound)
         except TimeoutError:
             self.health.failed(
-                redis.TimeoutError(f"no answer within the {self.deadline * 1000:g} ms deadline")
+                redis.TimeoutError(
+                    f"no answer within the {bound * 1000:.0f} ms deadline "
+                    f"({len(commands)} commands)"
+                )
             )
             return None
+
+    def bound(self, count: int) -> float:
+        """Seconds an exchange of ``count`` commands may take."""
+        return self.deadline + count * PER_COMMAND
 
     def call(self, commands: Sequence[Command], timeout: float) -> list[Any] | None:
         """``exchange`` from plain code: waits at most ``timeout`` seconds, never raises."""

@@ -27,11 +27,12 @@ keeps its state in this process's memory, starting from the state it last shared
 (an open breaker stays open, failures keep counting, nothing falls back to
 "closed"); ``available`` is False, so frames and dashboards show the storage as
 down; one warning is logged, not one per call. A run then takes at most its
-integrations' own timeouts plus one Redis timeout (``socket_timeout`` for the
-connect and again for the reply: 0.5 s by default), paid by the command that finds
-Redis gone: after that no command waits for Redis, and a background thread PINGs it
-(0.5 s, doubling to 5 s) until it answers. Then the shared state wins again; a
-breaker Redis lost (restarted empty) is written back from this process's state.
+integrations' own timeouts plus one deadline, paid by the run that finds Redis gone
+or slow: after that no run waits for Redis, and a background thread PINGs it (after
+0.5 s, then every second) until it answers within the deadline. Then the shared
+state wins again; a breaker Redis lost (restarted or flushed empty) is written back
+from this process's state, and the policies and the set of breakers are published
+again. Controls and status reads outside a run wait at most ``socket_timeout``.
 Call records wait in memory meanwhile and are streamed once Redis is back.
 """
 
