@@ -16,7 +16,10 @@ class Worker(threading.Thread):
 
     def __init__(self, url: str, name: str) -> None:
         super().__init__(name=f"worker {name}", daemon=True)
-        self.storage = RedisStorage(url, "ns", worker=name, record_calls=False)
+        # a generous deadline: a loaded test machine must not pass for a slow Redis
+        self.storage = RedisStorage(
+            url, "ns", worker=name, record_calls=False, deadline=0.5, socket_timeout=0.5
+        )
         self.probes = [Probe("pay"), Probe("mail")]
         self.runner = IntegrationRunner(
             registry_of(*self.probes), storage=self.storage, timeout=1.0, fail_max=3
@@ -69,11 +72,12 @@ def test_workers_run_through_a_failover_and_a_trip_after_it_reaches_them_all(
         while not all(len(w.runs) >= marks[w.name] + 2 for w in workers):
             time.sleep(0.02)
         for worker in workers:
+            worker.stop.set()
+            worker.join(timeout=10.0)
             assert worker.probes[0].calls <= before[worker.name] + 1  # at most one in flight
             assert worker.runner.status("pay").state == "open"
-            assert worker.runner.history[-1].outcome in ("ok", "circuit_open")
-            refused = [r for r in worker.runner.history if r.name == "pay"][-1]
-            assert refused.outcome == "circuit_open"
+            last = [r for r in worker.runner.history if r.name == "pay"][-1]
+            assert last.outcome == "circuit_open"
     finally:
         for worker in workers:
             worker.close()
