@@ -1,45 +1,95 @@
-"""Redis storage: 1,000 integrations per run, against memory storage in the same process.
+"""Redis storage at production latency: runs, a fleet of worker processes, Fleet's reads.
 
-Four runners over the same 1,000 instant integrations take turns (so all see the
-same CPU, heap and Redis): memory storage; ``RedisStorage`` without the call stream;
-``RedisStorage`` as shipped (calls streamed); and, for comparison, pybreaker's own
-``CircuitRedisStorage`` used as is. Each run is timed ``REPEATS`` times; medians are
-printed. Round trips are counted by Redis itself (``INFO commandstats`` before and
-after one run) and a bare ``PING`` is timed alongside with the same client settings.
+Sections (one run of this script, every ratio against a baseline measured in it):
 
-Goals: the added cost per call (Redis run minus memory run, over 1,000) within 1.5x
-of (round trips per call x one PING); round trips per call as few as pybreaker
-allows. Why two: a guarded call must read the breaker before it runs (may it run?)
-and again after (did another worker trip it meanwhile, and what does pybreaker's state
-machine make of the outcome?). Each read is one MGET of all five keys; writes happen
-only when something changes (a failure's INCR, a state change). Streamed calls add no
-round trip to the call: a background thread sends them in pipelined batches.
+1. The I/O thread against ``redis.asyncio``: 1,000 ``MGET`` in one pipeline, the wall
+   time and the event loop's longest stall while it is in flight.
+2. 1,000 no-op integrations per run on a local Redis: memory storage, ``RedisStorage``
+   without and with the call stream, pybreaker's ``CircuitRedisStorage`` as is. Goal:
+   a Redis run at most 1.3x the memory run plus 3 PINGs; round trips per run counted
+   by the storage's I/O thread, commands by Redis (``INFO commandstats``).
+3. The same through a loopback proxy that delays every reply by 1 ms and by 10 ms.
+   Goal: at most the memory run plus 4x the added latency, and no call timing out.
+4. 8 worker processes x 500 integrations against one Redis for a few seconds: round
+   trips per run per worker, Redis CPU per 1,000 guarded calls (``INFO cpu``), and the
+   fleet's guarded calls per second.
+5. ``Fleet.breakers()`` over 10,000 breakers and ``Fleet.calls()`` over 100,000 stream
+   entries: wall time and round trips (sends counted on the Fleet's connections), and
+   one fleet dashboard refresh with 50 workers' calls in the stream.
 
-Needs ``redis-server`` on PATH. Run: ``.venv/bin/python benchmarks/bench_redis.py``
+Needs ``redis-server`` on PATH; about a minute.
+Run: ``.venv/bin/python benchmarks/bench_redis.py``
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import multiprocessing
 import statistics
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pybreaker
 import redis
+import redis.asyncio
 
-from toolkit import IntegrationRunner, MemoryStorage, RedisStorage
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from delay_proxy import DelayProxy
+
+from toolkit import (
+    Fleet,
+    IntegrationRegistry,
+    IntegrationRunner,
+    MemoryStorage,
+    RedisStorage,
+)
 from toolkit._engine.errors import StorageError
-from toolkit._fleet.client import connect
-from toolkit.demo import demo_registry
+from toolkit._engine.results import IntegrationResult
+from toolkit._fleet.client import Health, connect
+from toolkit._fleet.io import RedisIO
+from toolkit._fleet.keys import BreakerKeys, registry_key, stream_key
 from toolkit.fleet_demo import LocalRedis
 
 INTEGRATIONS = 1_000
-REPEATS = 15
-PINGS = 1_000
+REPEATS = 9
+PINGS = 500
+WORKERS = 8
+PER_WORKER = 500
+FLEET_SECONDS = 6.0
+FLEET_BREAKERS = 10_000
+STREAM_ENTRIES = 100_000
+DASHBOARD_WORKERS = 50
+
+
+class NoOp:
+    """An integration that answers at once."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def is_configured(self) -> bool:
+        return True
+
+    def validate_config(self) -> None:
+        return None
+
+    async def fetch(self) -> IntegrationResult:
+        return IntegrationResult(self.name, True, 1)
+
+
+def registry(count: int, prefix: str = "i") -> IntegrationRegistry:
+    made = IntegrationRegistry()
+    for i in range(count):
+        made.register(NoOp(f"{prefix}{i:05d}"))
+    return made
 
 
 class PlainPybreakerStorage:
@@ -73,8 +123,8 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def ping_us(url: str) -> float:
-    client, _ = connect(url)
+def ping_s(url: str) -> float:
+    client, _ = connect(url, socket_timeout=5.0)
     client.ping()
     samples = []
     for _ in range(PINGS):
@@ -82,7 +132,301 @@ def ping_us(url: str) -> float:
         client.ping()
         samples.append(time.perf_counter() - started)
     client.close()
-    return statistics.median(samples) * 1e6
+    return statistics.median(samples)
+
+
+@contextmanager
+def counted_sends() -> Iterator[Counter[str]]:
+    """Counts sends on every redis-py connection meanwhile: one per round trip."""
+    counts: Counter[str] = Counter()
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self: Any, command: Any, check_health: bool = True) -> None:
+        counts["sends"] += 1
+        original(self, command, check_health)
+
+    redis.connection.AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        redis.connection.AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------- 1. I/O choice
+def io_choice(url: str, raw: redis.Redis) -> None:
+    keys = [BreakerKeys("io", f"p{i}").snapshot() for i in range(1000)]
+    pipe = raw.pipeline(transaction=False)
+    for five in keys:
+        pipe.set(five[0], "closed")
+        pipe.set(five[1], 0)
+    pipe.execute()
+    client, label = connect(url, socket_timeout=5.0)
+    io = RedisIO(client, Health(client, label), deadline=5.0)
+
+    async def thread_way() -> object:
+        return await io.exchange([("MGET", *five) for five in keys])
+
+    async def main() -> dict[str, tuple[float, float]]:
+        aclient = redis.asyncio.Redis.from_url(url)
+
+        async def asyncio_way() -> object:
+            pipe = aclient.pipeline(transaction=False)
+            for five in keys:
+                pipe.mget(five)
+            return await pipe.execute()
+
+        async def ticker(stop: asyncio.Event, gaps: list[float]) -> None:
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        found = {}
+        for label_, way in (("I/O thread (chosen)", thread_way), ("redis.asyncio", asyncio_way)):
+            walls, stalls = [], []
+            for _ in range(20):
+                stop, gaps = asyncio.Event(), list[float]()
+                tick = asyncio.create_task(ticker(stop, gaps))
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+                await way()
+                walls.append(time.perf_counter() - started)
+                stop.set()
+                await tick
+                stalls.append(max(gaps, default=0.0))
+            found[label_] = (statistics.median(walls), statistics.median(stalls))
+        await aclient.aclose()
+        return found
+
+    found = asyncio.run(main())
+    io.close()
+    client.close()
+    print("1. a run's read of 1,000 breakers (1,000 MGET, one pipeline), median of 20")
+    for label_, (wall, stall) in found.items():
+        print(
+            f"   {label_:22} {wall * 1000:7.2f} ms"
+            f"   longest event-loop stall {stall * 1000:6.2f} ms"
+        )
+
+
+# ------------------------------------------------------------------- 2. and 3. runs
+def runs(url: str, raw: redis.Redis, server_port: int) -> None:
+    plain_client, _ = connect(url, socket_timeout=5.0)
+    storages: dict[str, Any] = {
+        "memory": MemoryStorage(),
+        "redis, no stream": RedisStorage(
+            url, "bench1", record_calls=False, deadline=1.0, socket_timeout=5.0
+        ),
+        "redis (shipped)": RedisStorage(url, "bench2", deadline=1.0, socket_timeout=5.0),
+        "plain pybreaker": PlainPybreakerStorage(plain_client, "bench3"),
+    }
+    runners = {
+        label: IntegrationRunner(registry(INTEGRATIONS), storage=storage, timeout=5.0)
+        for label, storage in storages.items()
+    }
+    shipped = storages["redis (shipped)"]
+    counted: dict[str, tuple[Counter[str], int]] = {}
+    for label, runner in runners.items():
+        runner.run_all_sync()  # warm up: keys created, connections open
+        if isinstance(runner.storage, RedisStorage):
+            runner.storage.flush(30.0)
+        before = commands(raw)
+        trips = runner.storage.io.round_trips if isinstance(runner.storage, RedisStorage) else 0
+        runner.run_all_sync()
+        if isinstance(runner.storage, RedisStorage):
+            runner.storage.flush(30.0)
+            trips = runner.storage.io.round_trips - trips
+        else:
+            trips = -1
+        counted[label] = (+(commands(raw) - before), trips)
+    times: dict[str, list[float]] = {label: [] for label in runners}
+    pings = []
+    for _ in range(REPEATS):
+        for label, runner in runners.items():
+            times[label].append(timed(runner.run_all_sync))
+            if label == "redis (shipped)":
+                shipped.flush(30.0)  # drain the stream before anyone else is timed
+        pings.append(ping_s(url))
+    ping = statistics.median(pings)
+    memory = statistics.median(times["memory"])
+    print(f"\n2. {INTEGRATIONS} no-op integrations per run on local Redis, median of {REPEATS}")
+    print(f"   bare PING {ping * 1e6:.0f} us; goal: a Redis run <= 1.3 x memory + 3 PINGs")
+    print(
+        f"   {'storage':18} {'run ms':>8} {'ratio':>6} {'goal ms':>8}"
+        f" {'round trips/run':>16}  commands per run"
+    )
+    goal = 1.3 * memory + 3 * ping
+    for label in runners:
+        run = statistics.median(times[label])
+        counts, trips = counted[label]
+        rt = {"memory": "0", "plain pybreaker": "~4 per call"}.get(label, str(trips))
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or "-"
+        mark = "" if label == "memory" else (" ok" if run <= goal else " OVER")
+        print(
+            f"   {label:18} {run * 1000:8.1f} {run / memory:6.2f} {goal * 1000:8.1f}"
+            f" {rt:>16}  {detail}{mark}"
+        )
+    for runner in runners.values():
+        runner.close()
+    for storage in storages.values():
+        if isinstance(storage, RedisStorage):
+            storage.close()
+    plain_client.close()
+
+    print("\n3. the same through a proxy delaying every reply; goal: <= memory + 4 x the delay")
+    for delay in (0.001, 0.010):
+        with DelayProxy(server_port, delay=0.0) as proxy:
+            storage = RedisStorage(proxy.url, "bench4", record_calls=False)
+            runner = IntegrationRunner(registry(INTEGRATIONS), storage=storage, timeout=5.0)
+            runner.run_all_sync()
+            proxy.delay = delay
+            runner.run_all_sync()
+            samples = [timed(runner.run_all_sync) for _ in range(REPEATS)]
+            run = statistics.median(samples)
+            outcomes = Counter(r.outcome for r in runner.history)
+            shared = storage.available
+            limit = memory + 4 * delay
+            print(
+                f"   +{delay * 1000:g} ms: run {run * 1000:.1f} ms, limit {limit * 1000:.1f} ms "
+                f"({'ok' if run <= limit else 'OVER'}); "
+                f"added {(run - memory) / delay:.2f} x delay; "
+                f"outcomes {dict(outcomes)}; Redis shared throughout: {shared}"
+            )
+            runner.close()
+            storage.close()
+
+
+# ------------------------------------------------------------------------- 4. fleet
+def fleet_worker(url: str, index: int, seconds: float, queue: Any, go: Any) -> None:
+    """One worker process: runs its 500 integrations over and over for ``seconds``."""
+    logging.disable(logging.WARNING)
+    storage = RedisStorage(url, "fleet", worker=f"w{index}", deadline=1.0, socket_timeout=5.0)
+    runner = IntegrationRunner(registry(PER_WORKER, f"w{index}-"), storage=storage, timeout=5.0)
+    runner.run_all_sync()
+    storage.flush(30.0)
+    queue.put(("ready", index))
+    go.wait(120)
+    trips0, runs, calls = storage.io.round_trips, 0, 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        runner.run_all_sync()
+        runs += 1
+        calls += PER_WORKER
+    wall = time.perf_counter() - started
+    trips = storage.io.round_trips - trips0
+    storage.flush(30.0)
+    queue.put(("done", index, runs, calls, trips, wall, storage.available))
+    runner.close()
+    storage.close()
+
+
+def fleet(url: str, raw: redis.Redis) -> None:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    go = context.Event()
+    processes = [
+        context.Process(target=fleet_worker, args=(url, i, FLEET_SECONDS, queue, go))
+        for i in range(WORKERS)
+    ]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        queue.get(timeout=120)
+    cpu0 = raw.info("cpu")
+    go.set()
+    stats = [queue.get(timeout=120) for _ in processes]
+    cpu1 = raw.info("cpu")
+    for process in processes:
+        process.join(timeout=30)
+    redis_cpu = sum(cpu1[k] - cpu0[k] for k in ("used_cpu_sys", "used_cpu_user"))
+    runs = sum(s[2] for s in stats)
+    calls = sum(s[3] for s in stats)
+    trips = sum(s[4] for s in stats)
+    wall = max(s[5] for s in stats)
+    print(
+        f"\n4. {WORKERS} worker processes x {PER_WORKER} integrations, one Redis, "
+        f"{FLEET_SECONDS:g} s"
+    )
+    print(
+        f"   runs {runs}, guarded calls {calls}, "
+        f"every worker still sharing: {all(s[6] for s in stats)}"
+    )
+    print(f"   round trips per run per worker: {trips / runs:.2f}")
+    print(
+        f"   Redis CPU per 1,000 guarded calls: {redis_cpu / calls * 1000 * 1000:.2f} ms "
+        f"(INFO cpu, sys+user, over the timed runs and their streamed records)"
+    )
+    print(f"   fleet: {calls / wall:,.0f} guarded calls/s")
+
+
+# ------------------------------------------------------------------------- 5. Fleet
+def fleet_reads(url: str, raw: redis.Redis) -> None:
+    namespace = "big"
+    pipe = raw.pipeline(transaction=False)
+    for i in range(FLEET_BREAKERS):
+        keys = BreakerKeys(namespace, f"b{i:05d}")
+        pipe.mset(
+            {
+                keys.state: "open" if i % 10 == 0 else "closed",
+                keys.fail_counter: i % 3,
+                keys.success_counter: 0,
+                keys.opened_at: int(time.time()) - i % 60,
+            }
+        )
+        pipe.hset(
+            keys.policy, mapping={"fail_max": 3, "reset_timeout": 60, "timeout": 5, "worker": "w"}
+        )
+        pipe.sadd(registry_key(namespace), keys.name)
+        if len(pipe) >= 3000:
+            pipe.execute()
+    pipe.execute()
+    stream = stream_key(namespace)
+    now = time.time()
+    for start in range(0, STREAM_ENTRIES, 5000):
+        pipe = raw.pipeline(transaction=False)
+        for i in range(start, start + 5000):
+            pipe.xadd(
+                stream,
+                {
+                    "worker": f"w{i % DASHBOARD_WORKERS}",
+                    "source": "s",
+                    "seq": i,
+                    "run_id": i // 100,
+                    "name": f"b{i % 500:05d}",
+                    "started_at": repr(now - 60 + i * 1e-4),
+                    "duration_s": "0.01",
+                    "outcome": "ok" if i % 7 else "error",
+                    "state_before": "closed",
+                    "state_after": "closed",
+                    "slow": 0,
+                },
+            )
+        pipe.execute()
+    with Fleet(url, namespace, socket_timeout=30.0) as view:
+        view.ping()
+        print(f"\n5. Fleet over {FLEET_BREAKERS:,} breakers and {STREAM_ENTRIES:,} stream entries")
+        for label, read in (
+            ("Fleet.breakers()", view.breakers),
+            ("Fleet.calls(last=100_000)", lambda: view.calls(last=STREAM_ENTRIES)),
+        ):
+            read()
+            with counted_sends() as sends:
+                wall = timed(read)
+            print(f"   {label:28} {wall * 1000:8.0f} ms   round trips {sends['sends']}")
+        dashboard = view.dashboard(interval=60.0)
+        try:
+            dashboard.refresh()
+            with counted_sends() as sends:
+                wall = timed(dashboard.refresh)
+            workers = dashboard.workers.value.count("data-worker=")
+            print(
+                f"   dashboard refresh, {workers} workers   {wall * 1000:8.0f} ms"
+                f"   round trips {sends['sends']}"
+            )
+        finally:
+            dashboard.close()
 
 
 def main() -> None:
@@ -92,88 +436,16 @@ def main() -> None:
     except StorageError as exc:
         print(f"skipped: {exc}")
         return
+    started = time.perf_counter()
     with server:
         raw = redis.Redis.from_url(server.url)
-        plain_client, _ = connect(server.url)
-        storages: dict[str, Any] = {
-            "memory": MemoryStorage(),
-            "redis, no stream": RedisStorage(server.url, "bench1", record_calls=False),
-            "redis (shipped)": RedisStorage(server.url, "bench2"),
-            "plain pybreaker": PlainPybreakerStorage(plain_client, "bench3"),
-        }
-        runners = {
-            label: IntegrationRunner(
-                demo_registry(INTEGRATIONS, latency_scale=0.0), storage=storage, timeout=5.0
-            )
-            for label, storage in storages.items()
-        }
-        batches = Counter[str]()
-        shipped = storages["redis (shipped)"].stream
-        send = shipped._send
-
-        def counting_send(batch: list[Any]) -> bool:
-            batches["pipelines"] += 1
-            return bool(send(batch))
-
-        shipped._send = counting_send
-
-        per_call: dict[str, Counter[str]] = {}
-        for label, runner in runners.items():
-            runner.run_all_sync()  # warm up: keys created, connections open
-            if label == "redis (shipped)":
-                shipped.flush(30.0)
-            before = commands(raw)
-            batches.clear()
-            runner.run_all_sync()
-            if label == "redis (shipped)":
-                shipped.flush(30.0)
-            per_call[label] = +(commands(raw) - before)
-            per_call[label]["(stream pipelines)"] = batches["pipelines"]
-
-        times: dict[str, list[float]] = {label: [] for label in runners}
-        flushes: list[float] = []
-        pings = []
-        for _ in range(REPEATS):
-            for label, runner in runners.items():
-                times[label].append(timed(runner.run_all_sync))
-                if label == "redis (shipped)":  # drain the stream before anyone else is timed
-                    flushes.append(timed(lambda: shipped.flush(30.0)))
-            pings.append(ping_us(server.url))
-        ping = statistics.median(pings)
-
-        memory_ms = statistics.median(times["memory"]) * 1000
-        print(f"{INTEGRATIONS} integrations per run, median of {REPEATS} runs each")
-        print(f"bare PING round trip (same client settings): {ping:.1f} us")
-        print(
-            f"{'storage':18} {'run ms':>8} {'ratio':>6} {'added us/call':>14}"
-            f" {'round trips/call':>17} {'added / (rt x PING)':>20}  commands per call"
-        )
-        for label in runners:
-            run_ms = statistics.median(times[label]) * 1000
-            added_us = (run_ms - memory_ms) * 1000 / INTEGRATIONS
-            counted = per_call[label]
-            stream = {"xadd", "hset"}
-            trips = sum(v for k, v in counted.items() if k not in stream and not k.startswith("("))
-            trips_per_call = trips / INTEGRATIONS
-            goal = f"{added_us / (trips_per_call * ping):.2f}" if trips_per_call else "-"
-            detail = ", ".join(f"{k} {v / INTEGRATIONS:g}" for k, v in sorted(counted.items()) if v)
-            print(
-                f"{label:18} {run_ms:8.1f} {run_ms / memory_ms:6.2f} {added_us:14.1f}"
-                f" {trips_per_call:17.2f} {goal:>20}  {detail or '-'}"
-            )
-        flush_ms = statistics.median(flushes) * 1000
-        print(
-            f"stream: {flush_ms:.1f} ms after a shipped run until Redis has all its records "
-            "(sent by a background thread in pipelined batches, off the call path)"
-        )
-        print("goal: added / (round trips x PING) <= 1.5 (round trips on the call path)")
-        for runner in runners.values():
-            runner.close()
-        for storage in storages.values():
-            if isinstance(storage, RedisStorage):
-                storage.close()
-        plain_client.close()
+        port = server.port
+        io_choice(server.url, raw)
+        runs(server.url, raw, port)
+        fleet(server.url, raw)
+        fleet_reads(server.url, raw)
         raw.close()
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,11 @@ def test_a_worker_dying_mid_trial_frees_the_trial_when_its_lease_ends(
     breaker.open()
     state.rewind_opened_at(datetime.now(UTC))  # its wait is over
     run = dead.begin_run([(breaker, 0.2)])
-    asyncio.run(run.__aenter__())  # its read took the lease; it never settles (it died)
+    loop = asyncio.new_event_loop()  # explicit: nest_asyncio's asyncio.run leaves its loop open
+    try:
+        loop.run_until_complete(run.__aenter__())  # its read took the lease; it never settles
+    finally:
+        loop.close()
     dead.close()
     assert raw.get("ns:pay:toolkit:trial") is not None
     assert 0 < raw.pttl("ns:pay:toolkit:trial") <= 1200  # the call's 0.2 s and 1 s to release
