@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("toolkit")
 T = TypeVar("T")
+SCAN_COUNT = 100_000
+"""Keys one SCAN step looks at: a database of that many keys is scanned in one round trip."""
 SCAN_EVERY = 30.0
 """Seconds between SCANs for plain pybreaker breakers when a caller allows a cached list."""
 
@@ -119,7 +121,7 @@ class Fleet:
             found = {_text(m) for m in r.smembers(registry_key(self.namespace))}
             if due:
                 scanned = set()
-                for key in r.scan_iter(match=state_pattern(self.namespace), count=1000):
+                for key in r.scan_iter(match=state_pattern(self.namespace), count=SCAN_COUNT):
                     name = name_of_state_key(self.namespace, _text(key))
                     if name is not None:
                         scanned.add(name)
