@@ -124,6 +124,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._outbox = outbox
         self._on_lost = on_lost
         self._mget = self._direct.pack("MGET", *keys.snapshot())
+        self._read_head = scripts.READ.call([*keys.snapshot(), keys.trial])
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -284,11 +285,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         """This breaker's part of a run's read: its keys, and the trial lease when due."""
         lease_ms = max(1, math.ceil((trial_s + LEASE_MARGIN) * 1000))
         believed = self._future_since if self._future_since is not None else now
-        keys = self.keys
-        return scripts.READ.call(
-            [*keys.snapshot(), keys.trial],
-            [repr(now), repr(float(reset_timeout)), lease_ms, self.token, repr(believed)],
-        )
+        return (*self._read_head, now, float(reset_timeout), lease_ms, self.token, believed)
 
     def apply_read(self, reply: Any) -> None:
         """Take the run's read (None: Redis did not answer in time; go on locally)."""

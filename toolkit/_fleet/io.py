@@ -43,6 +43,24 @@ PER_COMMAND = 50e-6
 longer to carry and parse, however fast Redis is: 1,000 breakers add 50 ms)."""
 
 
+def _bulk(value: str | bytes | int | float) -> bytes:
+    if isinstance(value, bytes):
+        data = value
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "backslashreplace")
+    elif isinstance(value, float):
+        data = repr(value).encode()
+    else:
+        data = b"%d" % value
+    return b"$%d\r\n%b\r\n" % (len(data), data)
+
+
+def pack(command: Command) -> bytes:
+    """One command in Redis's wire format (RESP), packed here: redis-py's packing costs
+    more than the round trip it is packed for (about 50 us against 3 us a command)."""
+    return b"*%d\r\n%b" % (len(command), b"".join([_bulk(arg) for arg in command]))
+
+
 class RedisIO:
     """A thread that exchanges pipelines with Redis for runs, awaited under a deadline."""
 
@@ -62,7 +80,7 @@ class RedisIO:
         """In the I/O thread: one round trip; None when Redis is down or failed meanwhile."""
         if not self.health.ok:
             return None
-        packed = self._direct.pack_many(commands)
+        packed = [b"".join([pack(command) for command in commands])]
         self.round_trips += 1
         try:
             return self._direct.call_many(packed, len(commands))
