@@ -420,7 +420,7 @@ def fleet_reads(url: str, raw: redis.Redis) -> None:
             dashboard.refresh()
             with counted_sends() as sends:
                 wall = timed(dashboard.refresh)
-            workers = dashboard.workers.value.count("data-worker=")
+            workers = len({f["worker"] for _, f in view.entries(last=10_000)})
             print(
                 f"   dashboard refresh, {workers} workers   {wall * 1000:8.0f} ms"
                 f"   round trips {sends['sends']}"
