@@ -124,7 +124,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._outbox = outbox
         self._on_lost = on_lost
         self._mget = self._direct.pack("MGET", *keys.snapshot())
-        self._read_head = scripts.READ.call([*keys.snapshot(), keys.trial])
+        self._read_keys = (*keys.snapshot(), keys.trial)
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -281,11 +281,13 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._seed()
 
     # -------------------------------------------------------------- the run
-    def read_command(self, now: float, reset_timeout: float, trial_s: float) -> Command:
-        """This breaker's part of a run's read: its keys, and the trial lease when due."""
+    def read_keys_args(
+        self, reset_timeout: float, trial_s: float, now: float
+    ) -> tuple[tuple[str, ...], tuple[float | int | str, ...]]:
+        """This breaker's keys and arguments in a run's ``READ_ALL``."""
         lease_ms = max(1, math.ceil((trial_s + LEASE_MARGIN) * 1000))
         believed = self._future_since if self._future_since is not None else now
-        return (*self._read_head, now, float(reset_timeout), lease_ms, self.token, believed)
+        return self._read_keys, (float(reset_timeout), lease_ms, self.token, believed)
 
     def apply_read(self, reply: Any) -> None:
         """Take the run's read (None: Redis did not answer in time; go on locally)."""

@@ -1,7 +1,7 @@
 """One run's Redis I/O: a single pipelined read before its calls, a single write after.
 
 ``RedisStorage.begin_run`` makes a ``FleetRun`` for the breakers a run needs. Entering
-it sends, through the I/O thread (io.py), one pipeline: every breaker's read script
+it sends, through the I/O thread (io.py), one pipeline: one read script over every breaker
 (its five keys, and the trial lease when its trial is due) and whatever the run's
 extensions add. Inside, admit and settle are served from that read and their writes
 queue in the storage's outbox. Leaving sends every queued write, and the extensions'
@@ -93,16 +93,25 @@ class FleetRun:
     # --------------------------------------------------------------- read
     async def __aenter__(self) -> FleetRun:
         now = time.time()
-        commands: list[Command] = [scripts.READ.load()]
-        commands += [m[0].read_command(now, m[1], m[2]) for m in self._members]
+        commands: list[Command] = []
+        if self._members:
+            keys: list[str] = []
+            args: list[float | int | str] = [now]
+            for storage, reset_timeout, trial_s in self._members:
+                some_keys, some_args = storage.read_keys_args(reset_timeout, trial_s, now)
+                keys += some_keys
+                args += some_args
+            commands += [scripts.READ_ALL.load(), scripts.READ_ALL.call(keys, args)]
         parts = [self._ask(ext, "read_commands") for ext in self._extensions]
         for part in parts:
             commands += part
-        replies = await self._io.exchange(commands) if self._members or any(parts) else None
-        offset = 1
-        for storage, _, _ in self._members:
-            storage.apply_read(None if replies is None else replies[offset])
-            offset += 1
+        replies = await self._io.exchange(commands) if commands else None
+        offset = 0
+        if self._members:
+            each = _split(None if replies is None else replies[1], len(self._members))
+            for (storage, _, _), reply in zip(self._members, each, strict=True):
+                storage.apply_read(reply)
+            offset = 2
         for ext, part in zip(self._extensions, parts, strict=True):
             got = None if replies is None else replies[offset : offset + len(part)]
             offset += len(part)
@@ -149,6 +158,16 @@ class FleetRun:
             getattr(ext, hook)(self.names, replies)
         except Exception:
             logger.exception("run extension %r failed in %s; ignored", ext, hook)
+
+
+def _split(reply: Any, count: int) -> list[Any]:
+    """Per breaker, its six values from ``READ_ALL`` (None, or the error, for every one)."""
+    if not isinstance(reply, bytes):
+        return [reply] * count
+    try:
+        return scripts.split_read_all(reply, count)
+    except ValueError as exc:
+        return [redis.ResponseError(f"unreadable reply to the run's read ({exc})")] * count
 
 
 def _scripts_of(writes: Sequence[Write]) -> list[scripts.LuaScript]:

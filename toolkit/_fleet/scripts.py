@@ -39,34 +39,64 @@ class LuaScript:
         return ("EVAL", self.body, len(keys), *keys, *args)
 
 
-READ = LuaScript("""
-local v = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-local state, holder = v[1], false
-if state and not v[5] and (state == 'open' or state == 'half-open') then
-  local due = state == 'half-open'
-  if not due then
-    local now = tonumber(ARGV[1])
-    local opened = tonumber(v[4])
-    if opened and opened > now + 1 then opened = tonumber(ARGV[5]) end
-    due = opened == nil or opened + tonumber(ARGV[2]) <= now
-  end
-  if due then
-    if redis.call('SET', KEYS[6], ARGV[4], 'NX', 'PX', ARGV[3]) then
-      holder = ARGV[4]
-    else
-      holder = redis.call('GET', KEYS[6])
+READ_ALL = LuaScript("""
+local out, now = {}, tonumber(ARGV[1])
+for i = 0, #KEYS / 6 - 1 do
+  local k, a = i * 6, 1 + i * 4
+  local v = redis.call('MGET', KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5])
+  local state, holder = v[1], false
+  if state and not v[5] and (state == 'open' or state == 'half-open') then
+    local due = state == 'half-open'
+    if not due then
+      local opened = tonumber(v[4])
+      if opened and opened > now + 1 then opened = tonumber(ARGV[a + 4]) end
+      due = opened == nil or opened + tonumber(ARGV[a + 1]) <= now
+    end
+    if due then
+      if redis.call('SET', KEYS[k + 6], ARGV[a + 3], 'NX', 'PX', ARGV[a + 2]) then
+        holder = ARGV[a + 3]
+      else
+        holder = redis.call('GET', KEYS[k + 6])
+      end
     end
   end
+  v[6] = holder
+  for j = 1, 6 do
+    local x = v[j]
+    if x then out[#out + 1] = #x .. ':' .. x else out[#out + 1] = '-' end
+  end
 end
-v[6] = holder
-return v
+return table.concat(out)
 """)
-"""One breaker's five keys, and the trial lease taken when its trial is due.
+"""Every breaker of a run in one script call: its five keys, and the trial lease taken
+when its trial is due; the replies come back in one string.
 
-KEYS: state, fail_counter, success_counter, opened_at, isolated, trial. ARGV: the
-worker's now, its reset_timeout, the lease in ms, its token, and the opened_at it
-believes in place of one more than a second in the future. Returns the five values
-and the lease's holder (false when no trial is due)."""
+KEYS: six per breaker (state, fail_counter, success_counter, opened_at, isolated,
+trial); ARGV: the worker's now, then per breaker its
+reset_timeout, lease in ms, token, and the opened_at it believes in place of one more
+than a second in the future. Returns each breaker's five values and the lease's holder
+(false when no trial is due) as ``<length>:<bytes>``, or ``-`` for none: one reply
+to parse, not seven per breaker (parsing them was most of a big run's cost)."""
+
+
+def split_read_all(reply: bytes, count: int) -> list[list[bytes | None]]:
+    """``READ_ALL``'s string as ``count`` lists of six values (None where Redis has none)."""
+    values: list[bytes | None] = []
+    position, end = 0, len(reply)
+    find = reply.find
+    while position < end:
+        if reply[position] == 45:  # "-"
+            values.append(None)
+            position += 1
+            continue
+        colon = find(b":", position)
+        length = int(reply[position:colon])
+        values.append(reply[colon + 1 : colon + 1 + length])
+        position = colon + 1 + length
+    if len(values) != 6 * count:
+        raise ValueError(f"expected {6 * count} values, got {len(values)}")
+    return [values[i : i + 6] for i in range(0, len(values), 6)]
+
 
 RAISE_OPENED_AT = LuaScript("""
 local current = tonumber(redis.call('GET', KEYS[1]) or '')
@@ -97,5 +127,5 @@ return 0
 """)
 """Delete the trial lease only if this worker still holds it."""
 
-ALL = (READ, RAISE_OPENED_AT, INCREMENT, RELEASE)
+ALL = (READ_ALL, RAISE_OPENED_AT, INCREMENT, RELEASE)
 BY_SHA = {script.sha: script for script in ALL}

@@ -50,6 +50,7 @@ class _Storage(Protocol):
 
     def _refused(self, what: str) -> None: ...
 
+
 BUCKETS = 20
 """Buckets per window: a call is counted until up to 1/20 of the window past its time."""
 RECORD_AND_COUNT = """
