@@ -10,6 +10,7 @@ from collections import Counter
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 LOOPBACK = "127.0.0.1"
 HUGE_BODY_BYTES = 50 * 1024 * 1024
@@ -75,6 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, b'{"status": "ok", "value": ', "application/json")
         elif path == "/redirect":
             self._send(HTTPStatus.FOUND, b"", "text/plain", {"Location": "/ok"})
+        elif path == "/redirect-to":  # ?to=<a URL or path>: a redirect anywhere
+            target = parse_qs(urlsplit(self.path).query).get("to", ["/ok"])[0]
+            self._send(HTTPStatus.FOUND, b"", "text/plain", {"Location": target})
         elif route == "huge" and (arg == "" or arg.isdigit()):
             self._send_huge(int(arg) if arg else HUGE_BODY_BYTES)
         elif path == "/echo-headers":
@@ -146,6 +150,7 @@ class HttpServer:
     - ``/slow/<seconds>``: sleeps (at most 60 s), then 200 JSON
     - ``/invalid-json``: 200 with ``Content-Type: application/json`` and a truncated body
     - ``/redirect``: 302 to ``/ok``
+    - ``/redirect-to?to=<url or path>``: 302 to that URL (another server: another origin)
     - ``/huge`` or ``/huge/<bytes>``: 200 streaming 50 MiB (or that many bytes) of
       ``application/octet-stream`` with a Content-Length
     - ``/echo-headers``: 200, the request headers as JSON (names lower-cased)

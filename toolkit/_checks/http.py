@@ -179,6 +179,8 @@ class HttpCheck(FromEnv):
                 response = await client.send(outgoing, stream=True, follow_redirects=False)
                 try:
                     following = response.next_request if self.follow_redirects else None
+                    if following is not None:
+                        self._drop_secret_headers(outgoing, following)
                     if following is None:
                         body, truncated = await self._read(response, request)
                         break
@@ -252,6 +254,19 @@ class HttpCheck(FromEnv):
         if not any(header.lower() == "accept-encoding" for header in headers):
             headers["Accept-Encoding"] = ACCEPT_ENCODING
         return headers
+
+    def _drop_secret_headers(self, sent: httpx.Request, following: httpx.Request) -> None:
+        """On a redirect to another origin, send none of the headers declared secret.
+
+        httpx drops only ``Authorization`` and ``Cookie``; an ``X-Api-Key`` (or any
+        header in ``secret_headers``) would reach the other host. Same-origin redirects
+        keep them; once dropped they stay dropped for the rest of the chain.
+        """
+        if _origin(sent.url) == _origin(following.url):
+            return
+        for header in list(following.headers):
+            if is_secret_header(header, self.secret_headers):
+                del following.headers[header]
 
     def _json_value(self, body: bytes, truncated: bool, request: str) -> Any:
         if truncated:
@@ -348,6 +363,11 @@ async def _read_capped(response: httpx.Response, cap: int, decoder: _Decoder) ->
     The raw body is decoded chunk by chunk, each asked for no more than what the cap
     still allows: a small compressed body never expands past ``cap`` in memory.
     """
+    if response.is_stream_consumed:
+        # The transport answered with its body already read (httpx.MockTransport, a
+        # Response built with content=): take it as httpx decoded it, capped all the same.
+        content = response.content
+        return content[:cap], len(content) > cap
     chunks: list[bytes] = []
     size = 0
     body = response.aiter_raw()
@@ -380,6 +400,12 @@ async def _stop_reading(response: httpx.Response, body: AsyncIterator[bytes]) ->
     with contextlib.suppress(httpx.HTTPError, httpx.StreamError):
         async for _ in body:
             pass
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one filled in): what a redirect may not change."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, port
 
 
 def _check_host(url: str, name: str) -> None:

@@ -224,7 +224,7 @@ def names(value: object, what: str, *, secret: bool = False) -> tuple[str, ...]:
     """
     if isinstance(value, str) or not isinstance(value, Iterable):
         given = _described(value) if secret else repr(value)
-        raise ConfigError(f"{what} must be a list of strings, such as [\"NAME\"], got {given}")
+        raise ConfigError(f'{what} must be a list of strings, such as ["NAME"], got {given}')
     items = list(value)
     bad = [item for item in items if not isinstance(item, str) or not item]
     if bad:

@@ -46,7 +46,9 @@ class TcpCheck(FromEnv):
         needed = [*references(self.host), *references(str(self.port))]
         literal = not references(self.host) or not references(str(self.port))
         self.settings = EnvSettings(
-            needed, secret=opt.names(secret_env, "secret_env", secret=True), literal=literal,
+            needed,
+            secret=opt.names(secret_env, "secret_env", secret=True),
+            literal=literal,
             env=env,
         )
 

@@ -10,6 +10,7 @@
     ├── BadResultError (also TypeError)      ``fetch`` returned a non-result
     ├── IntegrationTimeoutError (also TimeoutError)  ``fetch`` ran past its timeout
     ├── ConfigFileError (a ConfigError)      a config file with problems, all listed
+    ├── ConcurrentRunError (also RuntimeError)  runs of one runner from two event loops at once
     ├── StorageError                         the shared breaker store (Redis) failed a fleet request
     ├── MissingExtraError (also ImportError) an optional part needs an extra installed
     └── CheckError                           a ready-made check found its target unhealthy
@@ -136,6 +137,14 @@ class InvalidJsonError(CheckError):
 
 class JsonKeyError(CheckError):
     """The JSON body has no value at the check's ``json_key``."""
+
+
+class ConcurrentRunError(ToolkitError, RuntimeError):
+    """A run was asked of a runner from one event loop while its calls run on another.
+
+    A runner's calls live on one loop at a time; ``run_all_sync()`` from several threads
+    takes turns instead. Give each thread its own runner, or wait for the run before.
+    """
 
 
 class StorageError(ToolkitError):

@@ -62,7 +62,7 @@ class IntegrationRegistry:
         instances: list[Integration] = []
         for entry in self._entries:
             instance = _instantiate(entry, settings)
-            if instance is not None:
+            if instance is not None and _named(instance):
                 instances.append(instance)
         _check_unique(instances)
         return instances
@@ -75,7 +75,7 @@ class IntegrationRegistry:
         """
         configured: list[Integration] = []
         for instance in self.get_all(settings):
-            name = instance.name
+            name = _name_of(instance)
             try:
                 warning = instance.validate_config()
                 ready = bool(instance.is_configured())
@@ -125,8 +125,20 @@ def _check_contract(obj: object) -> None:
 
 def _static_name(entry: object) -> str | None:
     """The name known before instantiation: an instance's name or a class attribute."""
-    name = getattr(entry, "name", None)
+    try:
+        name = getattr(entry, "name", None)
+    except Exception:  # a name that raises is no name (the entry is skipped when built)
+        return None
     return name if isinstance(name, str) else None
+
+
+def _name_of(instance: object) -> str | None:
+    """An instance's name, or None when reading it raises or gives no string."""
+    try:
+        name = instance.name  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def _is_redefinition(old: object, new: object) -> bool:
@@ -148,17 +160,31 @@ def _instantiate(entry: object, settings: Any) -> Integration | None:
     except Exception as exc:
         logger.warning("integration %s skipped: its constructor raised %r", _describe(entry), exc)
         return None
-    if not isinstance(getattr(instance, "name", None), str) or not instance.name:
-        logger.warning("integration %s skipped: instance has no name string", _describe(entry))
-        return None
     return instance  # type: ignore[no-any-return]
+
+
+def _named(instance: object) -> bool:
+    """True when the instance has a name string; else one WARNING says why it is skipped."""
+    try:
+        name = instance.name  # type: ignore[attr-defined]
+    except AttributeError:
+        name = None
+    except Exception as exc:
+        logger.warning(
+            "integration %s skipped: reading its name raised %r", type(instance).__qualname__, exc
+        )
+        return False
+    if not isinstance(name, str) or not name:
+        logger.warning("integration %s skipped: instance has no name string", _describe(instance))
+        return False
+    return True
 
 
 def _check_unique(instances: list[Integration]) -> None:
     """Refuse two instances with one name: a breaker is keyed by name and must not be shared."""
-    seen: dict[str, Integration] = {}
+    seen: dict[str | None, Integration] = {}
     for instance in instances:
-        other = seen.setdefault(instance.name, instance)
+        other = seen.setdefault(_name_of(instance), instance)
         if other is not instance:
             raise DuplicateIntegrationError(
                 f"integration name {instance.name!r} is used by both {_describe(other)} and "
@@ -170,5 +196,10 @@ def _describe(obj: object) -> str:
     """A short, readable name for an object in an error message."""
     if isinstance(obj, type):
         return f"class {obj.__qualname__}"
-    name = getattr(obj, "name", None)
-    return f"{type(obj).__qualname__}(name={name!r})" if name is not None else repr(obj)[:80]
+    name = _static_name(obj)
+    if name is not None:
+        return f"{type(obj).__qualname__}(name={name!r})"
+    try:
+        return repr(obj)[:80]
+    except Exception:
+        return f"a {type(obj).__qualname__}"

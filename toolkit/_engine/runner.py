@@ -7,12 +7,16 @@ most one call per integration is in flight: a second caller joins it.
 
 A task that swallows its cancellation cannot hold a run: waiters give it
 ``grace`` seconds past its timeout, then count a timeout and abandon it (it is
-logged and left to finish on its own; its late outcome is ignored).
+logged and left to finish on its own; its late outcome is ignored). Until it
+ends, ``fetch`` is not called again: each call is answered at once as a
+``timeout`` that counts against the breaker, which so opens after ``fail_max``
+(at most one ``fetch`` per integration runs, abandoned or not).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
@@ -39,7 +43,7 @@ from toolkit._engine.slot import (
     masked_result,
 )
 from toolkit._engine.storage import BreakerStorage, MemoryStorage, StorageRun, begin_run
-from toolkit._engine.sync import SyncBridge
+from toolkit._engine.sync import LoopGuard, SyncBridge
 from toolkit._engine.tally import CallSink
 
 logger = logging.getLogger("toolkit")
@@ -109,10 +113,17 @@ class IntegrationRunner(RunnerControls):
             self._overrides[name] = dict(changes)
         self._slots: dict[str, Slot] = {}
         for integration in registry.get_configured(settings):
-            name = integration.name
+            try:  # a name or display_name that raises takes down that integration alone
+                name, shown = integration.name, display_name_of(integration)
+            except Exception as exc:
+                logger.warning(
+                    "integration %s skipped: reading its name or display_name raised %r",
+                    type(integration).__qualname__, exc,
+                )  # fmt: skip
+                continue
             policy = self._policy_for(name)
             breaker = _breaker.make_breaker(name, policy, self.storage.state_storage(name))
-            slot = Slot(name, display_name_of(integration), integration, breaker, policy)
+            slot = Slot(name, shown, integration, breaker, policy)
             slot.declares_secrets = declares_secrets(integration)
             slot.known_state = _breaker.storage_state(breaker)
             self._slots[name] = slot
@@ -124,6 +135,7 @@ class IntegrationRunner(RunnerControls):
         self._event_observers: list[EventObserver] = []
         self._abandoned: set[asyncio.Task[None]] = set()
         self._bridge = SyncBridge()
+        self._loops = LoopGuard()
         self._control_version = 0
         attach = getattr(self.storage, "attach", None)
         if attach is not None:  # a shared storage may stream this runner's calls
@@ -134,7 +146,16 @@ class IntegrationRunner(RunnerControls):
 
     # ----------------------------------------------------------------- running
     async def run_all(self) -> IntegrationResults:
-        """Run every integration once, in parallel; never raises because of one."""
+        """Run every integration once, in parallel; never raises because of one.
+
+        Raises:
+            ConcurrentRunError: this runner's calls are running on another event loop
+                (another thread's); ``run_all_sync()`` from several threads takes turns.
+        """
+        with self._loops.entered():
+            return await self._run_all()
+
+    async def _run_all(self) -> IntegrationResults:
         run_id = next(self._runs)
         loop = asyncio.get_running_loop()
         slots = list(self._slots.values())
@@ -154,6 +175,10 @@ class IntegrationRunner(RunnerControls):
     async def run_one(self, name: str) -> IntegrationResult:
         """Run integration ``name`` once (or join its call in flight) and return its result."""
         slot = self._slot(name)
+        with self._loops.entered():
+            return await self._run_one(slot)
+
+    async def _run_one(self, slot: Slot) -> IntegrationResult:
         async with self._storage_run([slot]):
             token = current_runner.set(self)
             try:
@@ -194,6 +219,8 @@ class IntegrationRunner(RunnerControls):
         before: State = admitted  # type: ignore[assignment]  # refusals answered above
         if before != slot.known_state:
             self._observe(slot, before)
+        if slot.abandoned is not None and _alive(slot.abandoned):
+            return self._still_running(slot, run_id, before, t0, now, loop)
         active = slot.fault
         flight = Flight(
             slot, run_id, before, now, t0, loop.time() + slot.policy.timeout + self.grace,
@@ -203,6 +230,24 @@ class IntegrationRunner(RunnerControls):
         self._control_version += 1  # a display shows "running" without waiting for the end
         flight.task = loop.create_task(self._fly(flight), name=f"toolkit:{slot.name}")
         return flight
+
+    def _still_running(
+        self, slot: Slot, run_id: int, before: State, t0: float, now: float,
+        loop: asyncio.AbstractEventLoop,
+    ) -> IntegrationResult:  # fmt: skip
+        """Answer while an abandoned call of ``slot`` still runs: a timeout, ``fetch`` not called.
+
+        It counts as a failure, so the breaker opens after ``fail_max`` of them rather
+        than a second ``fetch`` piling onto a service that does not answer.
+        """
+        flight = Flight(slot, run_id, before, now, t0, loop.time(), None)
+        failure = IntegrationTimeoutError(
+            f"not called: its call abandoned in run {slot.abandoned_run} (it ignored "
+            "cancellation) still runs; one call at a time"
+        )
+        self._finish(flight, "timeout", failure, None)
+        assert flight.result is not None
+        return flight.result
 
     def _refuse(
         self, slot: Slot, run_id: int, t0: float, now: float, refusal: float | str
@@ -347,13 +392,21 @@ class IntegrationRunner(RunnerControls):
             "integration %r ignored cancellation %.2gs after its %gs timeout; abandoned",
             slot.name, self.grace, slot.policy.timeout,
         )  # fmt: skip
-        if task is not None:
+        if task is not None and not task.done():
             self._abandoned.add(task)
-            task.add_done_callback(self._abandoned.discard)
+            slot.abandoned, slot.abandoned_run = task, flight.run_id
+            task.add_done_callback(functools.partial(self._abandoned_ended, slot))
         failure = IntegrationTimeoutError(
             f"timed out after {slot.policy.timeout:g}s and ignored cancellation; abandoned"
         )
         self._finish(flight, "timeout", failure, None)
+
+    def _abandoned_ended(self, slot: Slot, task: asyncio.Task[None]) -> None:
+        """An abandoned call ended at last: the integration may be called again."""
+        self._abandoned.discard(task)
+        if slot.abandoned is task:
+            slot.abandoned = None
+            self._control_version += 1
 
     def _leave(self, flight: Flight) -> None:
         """A waiter was cancelled; cancel the call when nobody else waits for it."""
@@ -407,6 +460,11 @@ def _check_policy_names(
     if len(registry.names()) == len(registry):
         raise UnknownIntegrationError(unknown[0], known)
     logger.warning("policy override(s) for unknown integration(s) ignored: %s", ", ".join(unknown))
+
+
+def _alive(task: asyncio.Task[None]) -> bool:
+    """True while a task can still run (not done, and its loop not closed)."""
+    return not task.done() and not task.get_loop().is_closed()
 
 
 def _timed_out(timeout: float) -> IntegrationTimeoutError:

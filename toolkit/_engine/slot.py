@@ -44,6 +44,9 @@ class Slot:
     last_duration_s: float | None = None
     last_error: str | None = None
     declares_secrets: bool = False
+    abandoned: asyncio.Task[None] | None = None
+    """A call that ignored its cancellation and still runs: no other call starts meanwhile."""
+    abandoned_run: int = 0
 
     @property
     def isolated(self) -> bool:
