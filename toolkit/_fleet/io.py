@@ -5,10 +5,10 @@ Why a thread rather than ``redis.asyncio``: the runner runs on whatever loop cal
 asyncio connection belongs to one loop; pybreaker's storage interface is synchronous
 too. One thread with one connection of its own serves every loop, keeps the commands
 of successive runs in order, and costs the loop one ``await`` per exchange. Measured on
-loopback, 1,000 ``MGET`` of five keys in one pipeline, medians of 30 on a loaded
-2-core machine: this thread 23 ms per exchange with the loop's longest stall 8 ms
-(the GIL shared with the parsing), ``redis.asyncio``'s pipeline 44 ms with a 33 ms
-stall (redis-py's per-command bookkeeping runs on the loop itself).
+loopback (``benchmarks/bench_redis.py``), 1,000 ``MGET`` of five keys in one pipeline,
+medians of 20: this thread 16 ms per exchange with the loop's longest stall 7 ms (the
+GIL shared with the parsing), ``redis.asyncio``'s pipeline 34 ms with a 24 ms stall
+(redis-py's per-command bookkeeping runs on the loop itself).
 
 The deadline: an exchange that gets no answer within ``deadline`` seconds (plus
 ``PER_COMMAND`` for each of its commands) is given up (its late reply is read and
