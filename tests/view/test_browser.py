@@ -214,6 +214,9 @@ def test_voila_light_controls_work_and_show(
     trip.click()
     expect(badge(page, "payments")).to_have_attribute("data-state", "open", timeout=10_000)
     expect(badge(page, "payments")).to_have_css("background-color", RED)
+    # the timeline is redrawn with the row, in the same message, not at the next second
+    lane = '.toolkit-lane[data-name="payments"] .toolkit-seg[data-state="open"]'
+    assert page.locator(lane).count() == 1
     for name in NAMES:
         if name != "payments":
             expect(badge(page, name)).to_have_attribute("data-state", "closed")

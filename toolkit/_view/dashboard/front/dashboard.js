@@ -173,6 +173,8 @@ class View {
       m[table] = m[table].slice(-(m.head.recent || 20));
     }
     if (d.calls || d.events || d.rows) this.drawTables();
+    // A row that changed redraws the timeline with it (tick() below), not at the next second.
+    if (d.rows) this.lastSecond = null;
   }
 
   // --------------------------------------------------------------- clicks
