@@ -8,13 +8,13 @@ Run: ``.venv/bin/python benchmarks/bench_frames.py``
 
 from __future__ import annotations
 
-import gc
 import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 
 import pandas as pd
+from timing import best
 
 from toolkit import IntegrationRegistry, IntegrationRunner, frames
 from toolkit._engine.history import OUTCOMES, CallRecord
@@ -36,13 +36,7 @@ def _fill(runner: IntegrationRunner, n: int) -> None:
 
 
 def _best(fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(REPEATS):
-        gc.collect()
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best(fn, REPEATS)
 
 
 def main() -> None:

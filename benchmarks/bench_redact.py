@@ -14,10 +14,10 @@ Run: ``.venv/bin/python benchmarks/bench_redact.py``
 
 from __future__ import annotations
 
-import gc
 import re
-import time
 from collections.abc import Callable
+
+from timing import best
 
 from toolkit._engine.redact import redact_text
 
@@ -38,13 +38,7 @@ def _texts(size: int) -> dict[str, str]:
 
 
 def _best(fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(REPEATS):
-        gc.collect()
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best(fn, REPEATS)
 
 
 _RAW = re.compile("|".join(re.escape(s) for s in sorted(SECRETS, key=len, reverse=True)))

@@ -42,6 +42,7 @@ import redis.asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from bench_runner import NoOp
 from delay_proxy import DelayProxy
 
 from toolkit import (
@@ -52,7 +53,6 @@ from toolkit import (
     RedisStorage,
 )
 from toolkit._engine.errors import StorageError
-from toolkit._engine.results import IntegrationResult
 from toolkit._fleet.client import Health, connect
 from toolkit._fleet.io import RedisIO
 from toolkit._fleet.keys import BreakerKeys, registry_key, stream_key
@@ -67,22 +67,6 @@ FLEET_SECONDS = 6.0
 FLEET_BREAKERS = 10_000
 STREAM_ENTRIES = 100_000
 DASHBOARD_WORKERS = 50
-
-
-class NoOp:
-    """An integration that answers at once."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def is_configured(self) -> bool:
-        return True
-
-    def validate_config(self) -> None:
-        return None
-
-    async def fetch(self) -> IntegrationResult:
-        return IntegrationResult(self.name, True, 1)
 
 
 def registry(count: int, prefix: str = "i") -> IntegrationRegistry:

@@ -13,10 +13,11 @@ Run: ``.venv/bin/python benchmarks/bench_replay.py``
 
 from __future__ import annotations
 
-import gc
 import random
 import time
 from collections.abc import Callable
+
+from timing import best
 
 import toolkit
 from toolkit import IntegrationRegistry, IntegrationRunner, Policy, frames
@@ -71,13 +72,7 @@ def _history() -> IntegrationRunner:
 
 
 def _best(fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(REPEATS):
-        gc.collect()
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best(fn, REPEATS)
 
 
 def _floor(starts: list[float], durations: list[float], outcomes: list[str]) -> None:
