@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,8 +64,9 @@ def test_one_workers_failures_alone_do_not_open_the_breaker_for_all(
     for _ in range(4):
         assert bad.call() == "error" and good.call() == "ok"
     assert bad.runner.status("pay").state == "closed"  # never 70% of the fleet's calls failed
-    assert bad.runner.status("pay").window_failure_rate == 0.5
-    assert good.runner.status("pay").window_failure_rate == 0.5
+    # each sees the fleet as of its last run's read, plus its own call since
+    assert bad.runner.status("pay").window_failure_rate == 4 / 7  # good's last call unseen
+    assert good.runner.status("pay").window_failure_rate == 0.5  # all 8 calls
     alone = Worker(redis_server.url, "alone", "raise", **{**SHARED, "shared_window": False})
     workers.append(alone)
     assert [alone.call() for _ in range(4)][-1] == "error"
@@ -108,40 +108,78 @@ def test_an_opening_starts_an_empty_window_for_every_worker(
     assert math.isnan(a.runner.status("pay").window_failure_rate)  # 3 calls: below min_calls
     a.call()  # the trial is not in the window: 2 failed of the 4 recorded since the close
     assert a.runner.status("pay").window_failure_rate == 0.5
-    assert b.runner.status("pay").window_failure_rate == 0.5
+    assert math.isnan(b.runner.status("pay").window_failure_rate)  # read before a's calls
+    assert b.call() == "error"  # its run reads a's calls: 3 failed of 5, below 70%
+    assert b.runner.status("pay").window_failure_rate == 3 / 5
+    assert b.runner.status("pay").state == "closed"
+    assert a.runner.status("pay").window_failure_rate == 0.5  # b's call reaches a at its next run
 
 
-def test_a_call_costs_one_round_trip_more_than_a_local_window(
-    redis_server: RedisServer, workers: list[Worker], raw: redis.Redis
+def test_a_run_of_shared_windows_costs_no_more_round_trips_than_the_run_budget(
+    redis_server: RedisServer, raw: redis.Redis
 ) -> None:
-    shared = Worker(redis_server.url, "a", "ok")
-    local = Worker(redis_server.url, "b", "ok", **{**SHARED, "shared_window": False})
-    workers += [shared, local]
-    shared.call()  # the script is loaded once
-    before = command_counts(raw)
-    local.call()
-    plain = commands_during(raw, before)
-    before = command_counts(raw)
-    shared.call()
-    inside = Counter({"hincrby": 1, "pexpire": 1, "hgetall": 1})  # run by the script itself
-    assert commands_during(raw, before) == plain + Counter({"evalsha": 1}) + inside
+    names = [f"p{i}" for i in range(10)]
+    storage = RedisStorage(redis_server.url, "ns", worker="w", record_calls=False)
+    runner = IntegrationRunner(
+        registry_of(*(Probe(name, "ok") for name in names)),
+        storage=storage,
+        policies=dict.fromkeys(names, SHARED),
+    )
+    try:
+        for _ in range(3):
+            runner.run_all_sync()  # scripts loaded, keys created, 3 calls each recorded
+        before, trips = command_counts(raw), storage.io.round_trips
+        runner.run_all_sync()
+        assert storage.io.round_trips - trips == 2  # the run's read and its write, no more
+        counted = commands_during(raw, before)
+        # one script call reads the ten windows (inside it a GET and HGETALL each); the
+        # write adds one HINCRBY per counter and one PEXPIRE per window
+        assert counted["get"] == 10 and counted["hgetall"] == 10
+        assert counted["hincrby"] == 10 and counted["pexpire"] == 10
+        assert counted["evalsha"] == 2  # the breakers' read and the windows' read
+        assert all(raw.hvals(f"ns:{name}:toolkit:window") == [b"4"] for name in names)
+        before = command_counts(raw)
+        assert runner.status("p3").window_failure_rate == 0.0  # 0 failed of the fleet's 4
+        assert storage.io.round_trips - trips == 2
+        assert not {"get", "hgetall", "evalsha", "eval"} & set(commands_during(raw, before))
+    finally:
+        runner.close()
+        storage.close()
 
 
 def test_stale_buckets_and_epochs_are_deleted_and_the_hash_expires(
     redis_server: RedisServer, raw: redis.Redis
 ) -> None:
     storage = RedisStorage(redis_server.url, "ns", record_calls=False)
+    clock = [1000.0]
+    storage.windows.clock = lambda: clock[0]  # simulated time places the run's read
+
+    def run(now: float) -> None:
+        """One run's read and write of the windows, as a run at ``now`` sends them."""
+        clock[0] = now
+        ext = storage.windows
+        ext.read_replies(["pay"], storage.io.call(ext.read_commands(["pay"]), 5.0))
+        ext.write_replies(["pay"], storage.io.call(ext.write_commands(["pay"]), 5.0))
+
     try:
         breaker = storage.state_storage("pay")
         window = breaker.shared_window(20.0)
         assert isinstance(window, SharedWindow) and window.bucket_s == 20.0 / BUCKETS
+        run(1000.0)
         window.add(1000.0, True, False)
         window.add(1010.0, False, True)
-        assert window.counts(1010.0) == (2, 1, 1)
+        assert window.counts(1010.0) == (2, 1, 1)  # counted before they are written
         assert window.counts(1020.5) == (1, 0, 1)  # the first call's bucket left the window
+        run(1010.0)  # written, then read back by the next run
+        assert sorted(raw.hkeys("ns:pay:toolkit:window")) == [
+            b"0:1000:f", b"0:1000:n", b"0:1010:n", b"0:1010:s",
+        ]  # fmt: skip
+        run(1020.5)
+        assert window.counts(1020.5) == (1, 0, 1)
         assert sorted(raw.hkeys("ns:pay:toolkit:window")) == [b"0:1010:n", b"0:1010:s"]
         assert 0 < raw.pttl("ns:pay:toolkit:window") <= 40_000
-        breaker._update(opened_at=2000)  # an opening: a new epoch
+        raw.set("ns:pay:pybreaker:opened_at", 2000)  # another worker's opening: a new epoch
+        run(1020.5)
         assert window.counts(1020.5) == (0, 0, 0)
         assert raw.exists("ns:pay:toolkit:window") == 0
     finally:

@@ -62,7 +62,7 @@ from toolkit._fleet.io import Command
 from toolkit._fleet.keys import BreakerKeys
 from toolkit._fleet.outbox import ACTIVE, Outbox
 from toolkit._fleet.snapshot import OPENED_AT_MAX, Snapshot, parse_snapshot
-from toolkit._fleet.window import RECORD_AND_COUNT, SharedWindow
+from toolkit._fleet.window import SharedWindow, SharedWindows
 
 logger = logging.getLogger("toolkit")
 
@@ -107,6 +107,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         outbox: Outbox | None = None,
         worker: str = "worker",
         on_lost: Callable[[], None] | None = None,
+        windows: SharedWindows | None = None,
     ) -> None:
         # CircuitRedisStorage.__init__ writes to Redis without guarding against errors;
         # its attributes are set here and the keys created by the first read instead.
@@ -123,6 +124,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._direct = direct or DirectConnection(client)
         self._outbox = outbox
         self._on_lost = on_lost
+        self._windows = windows if windows is not None else SharedWindows()
         self._mget = self._direct.pack("MGET", *keys.snapshot())
         self._read_keys = (*keys.snapshot(), keys.trial)
         self._snap = Snapshot()
@@ -446,8 +448,9 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._write([scripts.RAISE_OPENED_AT.call([key], [seconds])], take)
 
     def shared_window(self, seconds: float) -> SharedWindow:
-        """The fleet's time window of this breaker, kept in Redis (``Policy.shared_window``)."""
-        return SharedWindow(self, seconds, self._redis.register_script(RECORD_AND_COUNT))
+        """The fleet's time window of this breaker, kept in Redis (``Policy.shared_window``);
+        it rides in the runs of the storage that made this breaker (window.py)."""
+        return self._windows.window(self, seconds)
 
     def rewind_opened_at(self, when: datetime) -> None:
         """End the wait in every worker, whatever its ``reset_timeout`` (``expire``).

@@ -56,6 +56,7 @@ from toolkit._fleet.keys import BreakerKeys, check_namespace, stream_key
 from toolkit._fleet.outbox import Outbox
 from toolkit._fleet.run import FleetRun, RunExtension
 from toolkit._fleet.stream import STREAM_MAXLEN, StreamWriter, encode
+from toolkit._fleet.window import SharedWindows
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -113,7 +114,9 @@ class RedisStorage:
         self.io = RedisIO(self.client, self.health, deadline=self.deadline)
         """The I/O thread runs use; ``io.round_trips`` counts its exchanges."""
         self._outbox = Outbox()
-        self._extensions: list[RunExtension] = []
+        self.windows = SharedWindows()
+        """The shared windows of this storage's breakers, read and written by its runs."""
+        self._extensions: list[RunExtension] = [self.windows]
         self.lost = 0
         """Breakers found missing in Redis and written back (a restart, FLUSHALL)."""
         self._direct = DirectConnection(self.client)
@@ -130,8 +133,9 @@ class RedisStorage:
         """pybreaker storage for integration ``name`` under ``<namespace>:<name>``."""
         keys = BreakerKeys(self.namespace, name)
         return RedisBreakerStorage(
-            self.client, keys, self.health, self._direct, self._outbox, self.worker, self._lost
-        )
+            self.client, keys, self.health, self._direct, self._outbox, self.worker,
+            self._lost, self.windows,
+        )  # fmt: skip
 
     def _lost(self) -> None:
         self.lost += 1
