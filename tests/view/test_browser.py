@@ -217,6 +217,9 @@ def test_voila_light_controls_work_and_show(
     # the timeline is redrawn with the row, in the same message, not at the next second
     lane = '.toolkit-lane[data-name="payments"] .toolkit-seg[data-state="open"]'
     assert page.locator(lane).count() == 1
+    # and a breaker opened a moment ago is visible in it, not a sliver under a pixel wide
+    box = page.locator(lane).bounding_box()
+    assert box is not None and box["width"] >= 3
     for name in NAMES:
         if name != "payments":
             expect(badge(page, name)).to_have_attribute("data-state", "closed")

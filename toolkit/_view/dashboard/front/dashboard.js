@@ -555,8 +555,12 @@ class View {
         if (b <= a) continue;
         const seg = h("div", "toolkit-seg");
         seg.dataset.state = s;
-        seg.style.left = `${(((a - start) / span) * 100).toFixed(2)}%`;
+        // The current state is anchored at "now" and never thinner than a few pixels, so a
+        // breaker opened a second ago shows red at once even at 900 px.
+        if (b === now) seg.style.right = "0";
+        else seg.style.left = `${(((a - start) / span) * 100).toFixed(2)}%`;
         seg.style.width = `${(((b - a) / span) * 100).toFixed(2)}%`;
+        if (b === now) seg.style.minWidth = "4px";
         seg.title = `${s} ${clock(a)} to ${clock(b)}`;
         track.append(seg);
       }
