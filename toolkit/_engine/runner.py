@@ -271,7 +271,9 @@ class IntegrationRunner(RunnerControls):
         slot = flight.slot
         timeout = slot.policy.timeout
         active = slot.fault
-        cm = asyncio.timeout(timeout)
+        # The timeout counts from the launch, as the flight's abandon deadline and the
+        # recorded duration do: with grace=0 it fires no later than the runner gives up.
+        cm = asyncio.timeout_at(flight.deadline - self.grace)
         try:
             try:
                 async with cm:
