@@ -181,3 +181,19 @@ def test_a_broken_extension_never_breaks_a_run(
     runner.storage.add_run_extension(Broken())  # type: ignore[attr-defined]
     assert runner.run_all_sync().get_section("pay").success  # type: ignore[union-attr]
     assert any("read_commands" in r.message for r in caplog.records)
+
+
+def test_the_read_reply_holds_clean_breakers_as_one_byte_and_others_in_full() -> None:
+    from toolkit._fleet.scripts import CLEAN, split_read_all
+
+    # a value may itself hold "c", ":" and "-": lengths, not separators, delimit it
+    reply = b"c" + b"4:open1:3-10:1700000000--" + b"c" + b"6:closed3:c:-----"
+    items = split_read_all(reply, 4)
+    assert items[0] is CLEAN and items[2] is CLEAN
+    assert items[1] == [b"open", b"3", None, b"1700000000", None, None]
+    assert items[3] == [b"closed", b"c:-", None, None, None, None]
+    assert split_read_all(b"c" * 3, 3) == [CLEAN] * 3
+    with pytest.raises(ValueError, match="cut short"):
+        split_read_all(b"c4:open1:3", 2)
+    with pytest.raises(ValueError, match="expected 3 breakers, got 2"):
+        split_read_all(b"cc", 3)

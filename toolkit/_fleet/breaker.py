@@ -58,10 +58,11 @@ import redis
 
 from toolkit._fleet import scripts
 from toolkit._fleet.client import DirectConnection, Health, describe
-from toolkit._fleet.io import Command
+from toolkit._fleet.io import Command, bulks
 from toolkit._fleet.keys import BreakerKeys
 from toolkit._fleet.outbox import ACTIVE, Outbox
-from toolkit._fleet.snapshot import OPENED_AT_MAX, Snapshot, parse_snapshot
+from toolkit._fleet.scripts import CLEAN
+from toolkit._fleet.snapshot import CLOSED, OPENED_AT_MAX, Snapshot, parse_snapshot
 from toolkit._fleet.window import SharedWindow, SharedWindows
 
 logger = logging.getLogger("toolkit")
@@ -126,7 +127,11 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._on_lost = on_lost
         self._windows = windows if windows is not None else SharedWindows()
         self._mget = self._direct.pack("MGET", *keys.snapshot())
-        self._read_keys = (*keys.snapshot(), keys.trial)
+        self._wire_keys = bulks((*keys.snapshot(), keys.trial))
+        self._wire_for: tuple[float, float, float | None] | None = None
+        self._wire_args = b""
+        self._parsed_from: tuple[Any, ...] | None = None
+        self._parsed: Snapshot | None = None
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -152,7 +157,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         return ids is not None and id(self) in ids and self._outbox is not None
 
     def _current(self) -> Snapshot:
-        if not self._batched() and not self._deferred():
+        """The snapshot, read again first unless a batch or a run already read it."""
+        if not getattr(self._local, "depth", 0) and not self._deferred():
             self._refresh()
         return self._snap
 
@@ -283,27 +289,41 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._seed()
 
     # -------------------------------------------------------------- the run
-    def read_keys_args(
-        self, reset_timeout: float, trial_s: float, now: float
-    ) -> tuple[tuple[str, ...], tuple[float | int | str, ...]]:
-        """This breaker's keys and arguments in a run's ``READ_ALL``."""
-        lease_ms = max(1, math.ceil((trial_s + LEASE_MARGIN) * 1000))
-        believed = self._future_since if self._future_since is not None else now
-        return self._read_keys, (float(reset_timeout), lease_ms, self.token, believed)
+    def read_wire(self, reset_timeout: float, trial_s: float) -> tuple[bytes, bytes]:
+        """This breaker's keys and arguments in a run's ``READ_ALL``, packed: the keys
+        once, the arguments again only when one of them changes."""
+        wanted = (reset_timeout, trial_s, self._future_since)
+        if wanted != self._wire_for:
+            lease_ms = max(1, math.ceil((trial_s + LEASE_MARGIN) * 1000))
+            believed = "" if self._future_since is None else self._future_since
+            self._wire_args = bulks((float(reset_timeout), lease_ms, self.token, believed))
+            self._wire_for = wanted
+        return self._wire_keys, self._wire_args
 
     def apply_read(self, reply: Any) -> None:
         """Take the run's read (None: Redis did not answer in time; go on locally)."""
+        if reply is CLEAN:  # closed, nothing counted: most breakers of most runs
+            self._granted, self._lease_held = True, False
+            with self._lock:
+                if self._unsent == 0:
+                    self._snap = CLOSED
+            return
         if reply is None or isinstance(reply, Exception):
             if isinstance(reply, redis.ResponseError):
                 self._refused(f"refused a command: {describe(reply)}")
             self._granted = True  # this worker's own fallback: its trial is its own
             return
-        try:
-            snap = parse_snapshot(list(reply[:5]))
-        except (ValueError, TypeError, OverflowError, IndexError) as exc:
-            self._refused(f"unreadable values ({exc})")
-            self._granted = True
-            return
+        values = tuple(reply[:5])
+        if values == self._parsed_from:
+            snap = self._parsed
+        else:
+            try:
+                snap = parse_snapshot(list(values))
+            except (ValueError, TypeError, OverflowError, IndexError) as exc:
+                self._refused(f"unreadable values ({exc})")
+                self._granted = True
+                return
+            self._parsed_from, self._parsed = values, snap
         holder = reply[5] if len(reply) > 5 else None
         holder = holder.decode("utf-8", "replace") if isinstance(holder, bytes) else holder
         self._granted = holder is None or holder == self.token

@@ -24,7 +24,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
@@ -55,10 +55,24 @@ def _bulk(value: str | bytes | int | float) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(data), data)
 
 
-def pack(command: Command) -> bytes:
+class Packed(bytes):
+    """A command already in Redis's wire format: ``pack`` sends it as it is."""
+
+    __slots__ = ()
+
+
+def bulks(args: Iterable[str | bytes | int | float]) -> bytes:
+    """Arguments in the wire format, without the command's header: a part of a command
+    that is packed once and sent in many (a breaker's keys in every run's read)."""
+    return b"".join([_bulk(arg) for arg in args])
+
+
+def pack(command: Command | Packed) -> bytes:
     """One command in Redis's wire format (RESP), packed here: redis-py's packing costs
     more than the round trip it is packed for (about 50 us against 3 us a command)."""
-    return b"*%d\r\n%b" % (len(command), b"".join([_bulk(arg) for arg in command]))
+    if isinstance(command, Packed):
+        return command
+    return b"*%d\r\n%b" % (len(command), bulks(command))
 
 
 class RedisIO:
@@ -76,7 +90,7 @@ class RedisIO:
         self._lock = threading.Lock()
         self._closed = False
 
-    def _exchange(self, commands: Sequence[Command]) -> list[Any] | None:
+    def _exchange(self, commands: Sequence[Command | Packed]) -> list[Any] | None:
         """In the I/O thread: one round trip; None when Redis is down or failed meanwhile."""
         if not self.health.ok:
             return None
@@ -91,7 +105,9 @@ class RedisIO:
             self.health.failed(exc)
         return None
 
-    def submit(self, commands: Sequence[Command]) -> concurrent.futures.Future[list[Any] | None]:
+    def submit(
+        self, commands: Sequence[Command | Packed]
+    ) -> concurrent.futures.Future[list[Any] | None]:
         """Queue one exchange in the I/O thread, in order after those queued before."""
         with self._lock:
             if self._closed or not commands:
@@ -100,7 +116,7 @@ class RedisIO:
                 return done
             return self._executor.submit(self._exchange, list(commands))
 
-    async def exchange(self, commands: Sequence[Command]) -> list[Any] | None:
+    async def exchange(self, commands: Sequence[Command | Packed]) -> list[Any] | None:
         """The replies to ``commands`` (error replies as exceptions), or None: Redis is
         down, or did not answer within the deadline (it then counts as unreachable)."""
         if not commands or not self.health.ok:
@@ -122,7 +138,7 @@ class RedisIO:
         """Seconds an exchange of ``count`` commands may take."""
         return self.deadline + count * PER_COMMAND
 
-    def call(self, commands: Sequence[Command], timeout: float) -> list[Any] | None:
+    def call(self, commands: Sequence[Command | Packed], timeout: float) -> list[Any] | None:
         """``exchange`` from plain code: waits at most ``timeout`` seconds, never raises."""
         if not commands or not self.health.ok:
             return None

@@ -30,7 +30,7 @@ import redis
 
 from toolkit._fleet import scripts
 from toolkit._fleet.breaker import RedisBreakerStorage
-from toolkit._fleet.io import Command, RedisIO
+from toolkit._fleet.io import Command, Packed, RedisIO
 from toolkit._fleet.outbox import ACTIVE, Outbox, Write
 
 if TYPE_CHECKING:
@@ -93,15 +93,15 @@ class FleetRun:
     # --------------------------------------------------------------- read
     async def __aenter__(self) -> FleetRun:
         now = time.time()
-        commands: list[Command] = []
+        commands: list[Command | Packed] = []
         if self._members:
-            keys: list[str] = []
-            args: list[float | int | str] = [now]
+            keys: list[bytes] = []
+            args: list[bytes] = []
             for storage, reset_timeout, trial_s in self._members:
-                some_keys, some_args = storage.read_keys_args(reset_timeout, trial_s, now)
-                keys += some_keys
-                args += some_args
-            commands += [scripts.READ_ALL.load(), scripts.READ_ALL.call(keys, args)]
+                some_keys, some_args = storage.read_wire(reset_timeout, trial_s)
+                keys.append(some_keys)
+                args.append(some_args)
+            commands += [scripts.READ_ALL.load(), scripts.read_all(keys, args, now)]
         parts = [self._ask(ext, "read_commands") for ext in self._extensions]
         for part in parts:
             commands += part

@@ -8,10 +8,10 @@ with their ``SCRIPT LOAD`` (cheap when cached), so a Redis that lost its script 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from toolkit._fleet.io import Command
+from toolkit._fleet.io import Command, Packed, bulks
 
 
 @dataclass(frozen=True)
@@ -40,30 +40,44 @@ class LuaScript:
 
 
 READ_ALL = LuaScript("""
-local out, now = {}, tonumber(ARGV[1])
-for i = 0, #KEYS / 6 - 1 do
-  local k, a = i * 6, 1 + i * 4
-  local v = redis.call('MGET', KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5])
-  local state, holder = v[1], false
-  if state and not v[5] and (state == 'open' or state == 'half-open') then
-    local due = state == 'half-open'
-    if not due then
-      local opened = tonumber(v[4])
-      if opened and opened > now + 1 then opened = tonumber(ARGV[a + 4]) end
-      due = opened == nil or opened + tonumber(ARGV[a + 1]) <= now
-    end
-    if due then
-      if redis.call('SET', KEYS[k + 6], ARGV[a + 3], 'NX', 'PX', ARGV[a + 2]) then
-        holder = ARGV[a + 3]
-      else
-        holder = redis.call('GET', KEYS[k + 6])
+local out, now, n = {}, tonumber(ARGV[1]), #KEYS / 6
+for first = 0, n - 1, 100 do
+  local last, wanted = math.min(n - 1, first + 99), {}
+  for i = first, last do
+    local k = i * 6
+    for j = 1, 5 do wanted[#wanted + 1] = KEYS[k + j] end
+  end
+  local got = redis.call('MGET', unpack(wanted))
+  for i = first, last do
+    local b, k, a = (i - first) * 5, i * 6, 1 + i * 4
+    local state, fails, wins = got[b + 1], got[b + 2], got[b + 3]
+    local opened, isolated = got[b + 4], got[b + 5]
+    if state == 'closed' and (not fails or fails == '0') and (not wins or wins == '0')
+        and not opened and not isolated then
+      out[#out + 1] = 'c'
+    else
+      local holder = false
+      if state and not isolated and (state == 'open' or state == 'half-open') then
+        local due = state == 'half-open'
+        if not due then
+          local at = tonumber(opened)
+          if at and at > now + 1 then at = tonumber(ARGV[a + 4]) or now end
+          due = at == nil or at + tonumber(ARGV[a + 1]) <= now
+        end
+        if due then
+          if redis.call('SET', KEYS[k + 6], ARGV[a + 3], 'NX', 'PX', ARGV[a + 2]) then
+            holder = ARGV[a + 3]
+          else
+            holder = redis.call('GET', KEYS[k + 6])
+          end
+        end
+      end
+      local values = {state, fails, wins, opened, isolated, holder}
+      for j = 1, 6 do
+        local x = values[j]
+        if x then out[#out + 1] = #x .. ':' .. x else out[#out + 1] = '-' end
       end
     end
-  end
-  v[6] = holder
-  for j = 1, 6 do
-    local x = v[j]
-    if x then out[#out + 1] = #x .. ':' .. x else out[#out + 1] = '-' end
   end
 end
 return table.concat(out)
@@ -72,30 +86,56 @@ return table.concat(out)
 when its trial is due; the replies come back in one string.
 
 KEYS: six per breaker (state, fail_counter, success_counter, opened_at, isolated,
-trial); ARGV: the worker's now, then per breaker its
+trial), read 100 breakers to an ``MGET``; ARGV: the worker's now, then per breaker its
 reset_timeout, lease in ms, token, and the opened_at it believes in place of one more
-than a second in the future. Returns each breaker's five values and the lease's holder
-(false when no trial is due) as ``<length>:<bytes>``, or ``-`` for none: one reply
-to parse, not seven per breaker (parsing them was most of a big run's cost)."""
+than a second in the future (empty: now). Returns per breaker ``c`` when it is closed
+with no failures, successes, opening or isolation (a healthy fleet's every breaker,
+one byte each), else its five values and the lease's holder (false when no trial is
+due) as ``<length>:<bytes>``, or ``-`` for none: one reply to parse, not seven per
+breaker. Built by ``read_all`` from each breaker's packed keys and arguments."""
+
+CLEAN: tuple[()] = ()
+"""``split_read_all``'s item for a breaker read as ``c``: closed, nothing counted."""
 
 
-def split_read_all(reply: bytes, count: int) -> list[list[bytes | None]]:
-    """``READ_ALL``'s string as ``count`` lists of six values (None where Redis has none)."""
-    values: list[bytes | None] = []
+def read_all(keys: Sequence[bytes], args: Sequence[bytes], now: float) -> Packed:
+    """The ``EVALSHA`` of ``READ_ALL``, from each breaker's keys and arguments packed
+    (``bulks``): a run of 1,000 breakers packs its 10,000 arguments in one join."""
+    count = len(keys)
+    head = b"*%d\r\n" % (4 + 10 * count) + bulks(("EVALSHA", READ_ALL.sha, 6 * count))
+    return Packed(b"".join([head, *keys, bulks((repr(now),)), *args]))
+
+
+def split_read_all(reply: bytes, count: int) -> list[list[bytes | None] | tuple[()]]:
+    """``READ_ALL``'s string as ``count`` items: ``CLEAN``, or six values (None where
+    Redis has none). Raises ValueError for a reply that does not hold ``count``."""
+    if reply == b"c" * count:
+        return [CLEAN] * count
+    items: list[list[bytes | None] | tuple[()]] = []
     position, end = 0, len(reply)
     find = reply.find
-    while position < end:
-        if reply[position] == 45:  # "-"
-            values.append(None)
-            position += 1
-            continue
-        colon = find(b":", position)
-        length = int(reply[position:colon])
-        values.append(reply[colon + 1 : colon + 1 + length])
-        position = colon + 1 + length
-    if len(values) != 6 * count:
-        raise ValueError(f"expected {6 * count} values, got {len(values)}")
-    return [values[i : i + 6] for i in range(0, len(values), 6)]
+    try:
+        while position < end:
+            if reply[position] == 99:  # "c"
+                items.append(CLEAN)
+                position += 1
+                continue
+            values: list[bytes | None] = []
+            for _ in range(6):
+                if reply[position] == 45:  # "-"
+                    values.append(None)
+                    position += 1
+                    continue
+                colon = find(b":", position)
+                length = int(reply[position:colon])
+                values.append(reply[colon + 1 : colon + 1 + length])
+                position = colon + 1 + length
+            items.append(values)
+    except IndexError:
+        raise ValueError(f"a reply cut short after {len(items)} breakers") from None
+    if len(items) != count:
+        raise ValueError(f"expected {count} breakers, got {len(items)}")
+    return items
 
 
 RAISE_OPENED_AT = LuaScript("""

@@ -34,6 +34,10 @@ class Snapshot:
     """Values that could not be read as they should, e.g. ``"fail_counter held 'abc'"``."""
 
 
+CLOSED = Snapshot()
+"""A breaker closed with nothing counted, as Redis holds most of them."""
+
+
 def _text(value: bytes | str | None) -> str | None:
     if value is None:
         return None
