@@ -76,8 +76,8 @@ def test_a_run_that_changes_nothing_costs_one_round_trip(
     before, trips = command_counts(client), round_trips(runner)
     runner.run_all_sync()
     assert round_trips(runner) - trips == 1
-    # one read script for every breaker (an MGET per 100 breakers inside it), nothing written
-    assert commands_during(client, before) == {"script|load": 1, "evalsha": 1, "mget": 2}
+    # one read script for every breaker (an MGET per 1,000 breakers inside it), nothing written
+    assert commands_during(client, before) == {"script|load": 1, "evalsha": 1, "mget": 1}
     client.close()
 
 
@@ -258,13 +258,25 @@ def test_calls_of_every_worker_reach_the_stream(worker: Worker, redis_server: Re
 def test_policy_changes_are_published_with_the_next_call(
     worker: Worker, redis_server: RedisServer
 ) -> None:
-    runner, _ = worker("ok")
-    runner.set_policy("p0", reset_timeout=12.0, fail_max=7)
+    runner, _ = worker("ok", "ok", record_calls=False)
     runner.run_all_sync()
-    assert runner.storage.flush(5.0)  # type: ignore[attr-defined]
+    runner.set_policy("p0", reset_timeout=12.0, fail_max=7)
+    client = redis_server.client()
+    before, trips = command_counts(client), round_trips(runner)
+    runner.run_all_sync()
+    # the changed policy rides in the run's write: no round trip, and no HSET, of its own
+    assert round_trips(runner) - trips == 2
+    assert commands_during(client, before) == {
+        "script|load": 1, "evalsha": 1, "mget": 1, "hset": 1
+    }  # fmt: skip
     with Fleet(redis_server.url, "ns") as fleet:
         status = fleet.status("p0")
-    assert (status.fail_max, status.reset_timeout_s, status.worker) == (7, 12.0, "w1")
+        assert (status.fail_max, status.reset_timeout_s, status.worker) == (7, 12.0, "w1")
+        assert fleet.status("p1").reset_timeout_s == 60.0
+    before, trips = command_counts(client), round_trips(runner)
+    runner.run_all_sync()  # published once: the next run writes nothing
+    assert round_trips(runner) - trips == 1 and "hset" not in commands_during(client, before)
+    client.close()
 
 
 def test_runner_dashboard_says_when_redis_is_unreachable(

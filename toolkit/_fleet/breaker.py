@@ -77,6 +77,13 @@ FUTURE_SLACK = 1.0
 _tokens = itertools.count(1)
 
 
+class _Depth(threading.local):
+    """How deep this thread is in a breaker's batches (a class default: a thread's first
+    look finds 0 without the cost of a missing attribute)."""
+
+    depth = 0
+
+
 class _Batch:
     """Reentrant, per thread: the snapshot is read once on entry, then served locally."""
 
@@ -87,7 +94,7 @@ class _Batch:
 
     def __enter__(self) -> None:
         local = self._storage._local
-        depth = getattr(local, "depth", 0)
+        depth = local.depth
         if depth == 0 and not self._storage._deferred():
             self._storage._refresh()  # may raise (an interrupt): the depth is left as it was
         local.depth = depth + 1
@@ -127,14 +134,13 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._on_lost = on_lost
         self._windows = windows if windows is not None else SharedWindows()
         self._mget = self._direct.pack("MGET", *keys.snapshot())
-        self._wire_keys = bulks((*keys.snapshot(), keys.trial))
         self._wire_for: tuple[float, float, float | None] | None = None
-        self._wire_args = b""
+        self._wire = (bulks(keys.snapshot()), bulks((keys.trial,)), b"")
         self._parsed_from: tuple[Any, ...] | None = None
         self._parsed: Snapshot | None = None
         self._snap = Snapshot()
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._local = _Depth()
         self._batch = _Batch(self)
         self._complained: set[str] = set()
         self._granted = True
@@ -149,7 +155,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         return self._batch
 
     def _batched(self) -> bool:
-        return getattr(self._local, "depth", 0) > 0
+        return self._local.depth > 0
 
     def _deferred(self) -> bool:
         """True inside a run that read this breaker: reads are local, writes queued."""
@@ -157,8 +163,9 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         return ids is not None and id(self) in ids and self._outbox is not None
 
     def _current(self) -> Snapshot:
-        """The snapshot, read again first unless a batch or a run already read it."""
-        if not getattr(self._local, "depth", 0) and not self._deferred():
+        """The snapshot, read again first unless a batch or a run already read it (the
+        properties look at the batch depth first themselves: they are read per call)."""
+        if not self._local.depth and not self._deferred():
             self._refresh()
         return self._snap
 
@@ -289,16 +296,17 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._seed()
 
     # -------------------------------------------------------------- the run
-    def read_wire(self, reset_timeout: float, trial_s: float) -> tuple[bytes, bytes]:
-        """This breaker's keys and arguments in a run's ``READ_ALL``, packed: the keys
-        once, the arguments again only when one of them changes."""
+    def read_wire(self, reset_timeout: float, trial_s: float) -> tuple[bytes, bytes, bytes]:
+        """This breaker's five keys, trial key and arguments in a run's ``READ_ALL``,
+        packed: the keys once, the arguments again only when one of them changes."""
         wanted = (reset_timeout, trial_s, self._future_since)
         if wanted != self._wire_for:
             lease_ms = max(1, math.ceil((trial_s + LEASE_MARGIN) * 1000))
             believed = "" if self._future_since is None else self._future_since
-            self._wire_args = bulks((float(reset_timeout), lease_ms, self.token, believed))
+            args = bulks((float(reset_timeout), lease_ms, self.token, believed))
+            self._wire = (self._wire[0], self._wire[1], args)
             self._wire_for = wanted
-        return self._wire_keys, self._wire_args
+        return self._wire
 
     def apply_read(self, reply: Any) -> None:
         """Take the run's read (None: Redis did not answer in time; go on locally)."""
@@ -350,7 +358,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def state(self) -> str:
         """The breaker's state: closed, open or half-open."""
-        return self._current().state
+        return (self._snap if self._local.depth else self._current()).state
 
     @state.setter
     def state(self, state: str) -> None:
@@ -370,7 +378,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def isolated(self) -> bool:
         """True while the breaker is held open until reset, in every worker."""
-        return self._current().isolated
+        return (self._snap if self._local.depth else self._current()).isolated
 
     @isolated.setter
     def isolated(self, value: bool) -> None:
@@ -395,7 +403,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def counter(self) -> int:
         """Consecutive failures."""
-        return self._current().fail_counter
+        return (self._snap if self._local.depth else self._current()).fail_counter
 
     def increment_counter(self) -> None:
         """Count one more failure (outside a run, the new count comes back with the reply)."""
@@ -405,8 +413,9 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
 
     def reset_counter(self) -> None:
         """Set the failure count to zero."""
-        garbage = any(p.startswith("fail_counter") for p in self._snap.problems)
-        if (self._batched() or self._deferred()) and self._snap.fail_counter == 0 and not garbage:
+        snap = self._snap
+        garbage = snap.problems and any(p.startswith("fail_counter") for p in snap.problems)
+        if (self._local.depth or self._deferred()) and snap.fail_counter == 0 and not garbage:
             return
         self._update(fail_counter=0)
         self._write([("SET", self.keys.fail_counter, 0)])
@@ -414,7 +423,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def success_counter(self) -> int:
         """Consecutive successes while half-open."""
-        return self._current().success_counter
+        return (self._snap if self._local.depth else self._current()).success_counter
 
     def increment_success_counter(self) -> None:
         """Count one more success while half-open."""
@@ -437,7 +446,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         One more than ``FUTURE_SLACK`` seconds ahead of this worker's clock reads as
         the moment this worker first saw it so, and the wait is its own reset_timeout.
         """
-        seconds = self._current().opened_at
+        seconds = (self._snap if self._local.depth else self._current()).opened_at
         if not seconds:
             self._future_since = None
             return None

@@ -32,6 +32,8 @@ from toolkit._fleet import scripts
 from toolkit._fleet.breaker import RedisBreakerStorage
 from toolkit._fleet.io import Command, Packed, RedisIO
 from toolkit._fleet.outbox import ACTIVE, Outbox, Write
+from toolkit._fleet.scripts import CLEAN
+from toolkit._fleet.snapshot import CLOSED
 
 if TYPE_CHECKING:
     from collections.abc import Container
@@ -95,13 +97,8 @@ class FleetRun:
         now = time.time()
         commands: list[Command | Packed] = []
         if self._members:
-            keys: list[bytes] = []
-            args: list[bytes] = []
-            for storage, reset_timeout, trial_s in self._members:
-                some_keys, some_args = storage.read_wire(reset_timeout, trial_s)
-                keys.append(some_keys)
-                args.append(some_args)
-            commands += [scripts.READ_ALL.load(), scripts.read_all(keys, args, now)]
+            wire = [storage.read_wire(wait, trial_s) for storage, wait, trial_s in self._members]
+            commands += [scripts.READ_ALL.load(), scripts.read_all(wire, now)]
         parts = [self._ask(ext, "read_commands") for ext in self._extensions]
         for part in parts:
             commands += part
@@ -110,7 +107,8 @@ class FleetRun:
         if self._members:
             each = _split(None if replies is None else replies[1], len(self._members))
             for (storage, _, _), reply in zip(self._members, each, strict=True):
-                storage.apply_read(reply)
+                if reply is not CLEAN or storage._snap is not CLOSED:  # else: as it was
+                    storage.apply_read(reply)
             offset = 2
         for ext, part in zip(self._extensions, parts, strict=True):
             got = None if replies is None else replies[offset : offset + len(part)]

@@ -41,15 +41,11 @@ class LuaScript:
 
 READ_ALL = LuaScript("""
 local out, now, n = {}, tonumber(ARGV[1]), #KEYS / 6
-for first = 0, n - 1, 100 do
-  local last, wanted = math.min(n - 1, first + 99), {}
+for first = 0, n - 1, 1000 do
+  local last = math.min(n - 1, first + 999)
+  local got = redis.call('MGET', unpack(KEYS, first * 5 + 1, last * 5 + 5))
   for i = first, last do
-    local k = i * 6
-    for j = 1, 5 do wanted[#wanted + 1] = KEYS[k + j] end
-  end
-  local got = redis.call('MGET', unpack(wanted))
-  for i = first, last do
-    local b, k, a = (i - first) * 5, i * 6, 1 + i * 4
+    local b, a = (i - first) * 5, 2 + i * 4
     local state, fails, wins = got[b + 1], got[b + 2], got[b + 3]
     local opened, isolated = got[b + 4], got[b + 5]
     if state == 'closed' and (not fails or fails == '0') and (not wins or wins == '0')
@@ -61,14 +57,15 @@ for first = 0, n - 1, 100 do
         local due = state == 'half-open'
         if not due then
           local at = tonumber(opened)
-          if at and at > now + 1 then at = tonumber(ARGV[a + 4]) or now end
-          due = at == nil or at + tonumber(ARGV[a + 1]) <= now
+          if at and at > now + 1 then at = tonumber(ARGV[a + 3]) or now end
+          due = at == nil or at + tonumber(ARGV[a]) <= now
         end
         if due then
-          if redis.call('SET', KEYS[k + 6], ARGV[a + 3], 'NX', 'PX', ARGV[a + 2]) then
-            holder = ARGV[a + 3]
+          local trial = KEYS[5 * n + i + 1]
+          if redis.call('SET', trial, ARGV[a + 2], 'NX', 'PX', ARGV[a + 1]) then
+            holder = ARGV[a + 2]
           else
-            holder = redis.call('GET', KEYS[k + 6])
+            holder = redis.call('GET', trial)
           end
         end
       end
@@ -85,8 +82,9 @@ return table.concat(out)
 """Every breaker of a run in one script call: its five keys, and the trial lease taken
 when its trial is due; the replies come back in one string.
 
-KEYS: six per breaker (state, fail_counter, success_counter, opened_at, isolated,
-trial), read 100 breakers to an ``MGET``; ARGV: the worker's now, then per breaker its
+KEYS: every breaker's five (state, fail_counter, success_counter, opened_at,
+isolated), then every breaker's trial lease, so that the script reads 1,000 breakers
+to an ``MGET`` straight from KEYS; ARGV: the worker's now, then per breaker its
 reset_timeout, lease in ms, token, and the opened_at it believes in place of one more
 than a second in the future (empty: now). Returns per breaker ``c`` when it is closed
 with no failures, successes, opening or isolation (a healthy fleet's every breaker,
@@ -98,12 +96,18 @@ CLEAN: tuple[()] = ()
 """``split_read_all``'s item for a breaker read as ``c``: closed, nothing counted."""
 
 
-def read_all(keys: Sequence[bytes], args: Sequence[bytes], now: float) -> Packed:
-    """The ``EVALSHA`` of ``READ_ALL``, from each breaker's keys and arguments packed
-    (``bulks``): a run of 1,000 breakers packs its 10,000 arguments in one join."""
-    count = len(keys)
+def read_all(parts: Sequence[tuple[bytes, bytes, bytes]], now: float) -> Packed:
+    """The ``EVALSHA`` of ``READ_ALL`` from each breaker's keys, trial key and arguments,
+    packed once (``RedisBreakerStorage.read_wire``): a run of 1,000 breakers packs its
+    11,000 arguments in one join."""
+    count = len(parts)
     head = b"*%d\r\n" % (4 + 10 * count) + bulks(("EVALSHA", READ_ALL.sha, 6 * count))
-    return Packed(b"".join([head, *keys, bulks((repr(now),)), *args]))
+    return Packed(
+        b"".join(
+            [head, *[p[0] for p in parts], *[p[1] for p in parts], bulks((repr(now),)),
+             *[p[2] for p in parts]]
+        )
+    )
 
 
 def split_read_all(reply: bytes, count: int) -> list[list[bytes | None] | tuple[()]]:

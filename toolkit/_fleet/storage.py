@@ -48,14 +48,14 @@ import redis
 
 from toolkit._engine.errors import ConfigError
 from toolkit._engine.history import CallRecord
-from toolkit._engine.policy import Policy
 from toolkit._fleet.breaker import RedisBreakerStorage
 from toolkit._fleet.client import SOCKET_TIMEOUT, DirectConnection, Health, connect
 from toolkit._fleet.io import DEADLINE, RedisIO
 from toolkit._fleet.keys import BreakerKeys, check_namespace, stream_key
 from toolkit._fleet.outbox import Outbox
+from toolkit._fleet.policies import PolicyPublisher, policy_fields
 from toolkit._fleet.run import FleetRun, RunExtension
-from toolkit._fleet.stream import STREAM_MAXLEN, StreamWriter, encode
+from toolkit._fleet.stream import STREAM_MAXLEN, StreamWriter
 from toolkit._fleet.window import SharedWindows
 
 if TYPE_CHECKING:
@@ -128,6 +128,7 @@ class RedisStorage:
         self.source = secrets.token_hex(4)
         """Random per storage: with ``seq``, tells its records from another's of one worker name."""
         self._observers: dict[int, Callable[[CallRecord], None]] = {}
+        self._policies = PolicyPublisher(self.namespace, self.worker, self.health, self._lost_count)
 
     def state_storage(self, name: str) -> RedisBreakerStorage:
         """pybreaker storage for integration ``name`` under ``<namespace>:<name>``."""
@@ -140,9 +141,13 @@ class RedisStorage:
     def _lost(self) -> None:
         self.lost += 1
 
+    def _lost_count(self) -> int:
+        return self.lost
+
     def begin_run(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> FleetRun:
         """One run's read and write of these breakers (the runner calls it; see run.py)."""
-        return FleetRun(self.io, self._outbox, calls, self._extensions)
+        extensions = [*self._extensions, self._policies.for_run(calls)]
+        return FleetRun(self.io, self._outbox, calls, extensions)
 
     def add_run_extension(self, extension: RunExtension) -> None:
         """Add ``extension``'s commands to every later run's read and write pipelines."""
@@ -168,49 +173,32 @@ class RedisStorage:
     def attach(self, runner: IntegrationRunner) -> None:
         """Publish ``runner``'s policies and stream its calls (called by the runner).
 
-        Policies are published again after each outage (Redis may have restarted empty).
+        A policy changed later is published by the next run that calls it, and every
+        policy again after an outage or a loss (Redis restarted or flushed empty):
+        see policies.py.
         """
         if id(runner) in self._observers:
             return
-        writer, stream, health = self._writer, self.stream, self.health
-        worker, seq, source = self.worker, self._seq, self.source
-        published: dict[str, Policy] = {}
-        outages = (health.outages, self.lost)
-
-        def publish(name: str) -> None:
+        for name in runner.names:
             policy = runner.policy(name)
-            published[name] = policy
-            writer.publish(
-                BreakerKeys(self.namespace, name).policy,
-                {
-                    "fail_max": policy.fail_max,
-                    "reset_timeout": policy.reset_timeout,
-                    "timeout": policy.timeout,
-                    "worker": worker,
-                },
-            )
+            self._policies.published(name, policy)
+            fields = policy_fields(policy, self.worker)
+            self._writer.publish(BreakerKeys(self.namespace, name).policy, fields)
+        stream, worker, seq, source = self.stream, self.worker, self._seq, self.source
 
         def observe(record: CallRecord) -> None:
-            nonlocal outages
-            if (health.outages, self.lost) != outages:  # Redis may have come back empty
-                outages = (health.outages, self.lost)
-                for name in runner.names:
-                    publish(name)
-            elif published.get(record.name) is not runner.policy(record.name):
-                publish(record.name)
             if stream is not None:
-                stream.append(encode(record, worker, next(seq), source))
+                stream.append_record(record, worker, next(seq), source)
 
-        for name in runner.names:
-            publish(name)
         self._observers[id(runner)] = observe
-        runner.add_observer(observe)
-        writer.flush(timeout=1.0)  # the fleet sees the policies as soon as the runner exists
+        if stream is not None:  # a runner's observers cost each call; none unless streaming
+            runner.add_observer(observe)
+        self._writer.flush(timeout=1.0)  # the fleet sees the policies as soon as the runner exists
 
     def detach(self, runner: IntegrationRunner) -> None:
         """Stop streaming ``runner``'s calls and send what is queued (called on close)."""
         observe = self._observers.pop(id(runner), None)
-        if observe is not None:
+        if observe is not None and self.stream is not None:
             runner.remove_observer(observe)
         self._writer.flush(timeout=2.0)
 

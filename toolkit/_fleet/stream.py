@@ -130,6 +130,12 @@ class StreamWriter:
         """Queue one stream entry; never blocks on Redis."""
         self._put(("xadd", entry))
 
+    def append_record(
+        self, record: CallRecord, worker: str, seq: int, source: str | None = None
+    ) -> None:
+        """Queue one call record; it is encoded by the writer's thread, off the caller's."""
+        self._put(("record", (record, worker, seq, source)))
+
     def publish(self, key: str, mapping: Mapping[str, str | int | float]) -> None:
         """Queue a hash write (an integration's policy) in order with the entries."""
         self._put(("hset", (key, dict(mapping))))
@@ -254,7 +260,7 @@ class StreamWriter:
         self.dropped += len(refused)
         self.acknowledged += sum(
             1 for (kind, _), reply in zip(batch, replies, strict=True)
-            if kind == "xadd" and not isinstance(reply, Exception)
+            if kind != "hset" and not isinstance(reply, Exception)
         )  # fmt: skip
         return True
 
@@ -262,6 +268,8 @@ class StreamWriter:
         kind, payload = item
         if kind == "xadd":
             return self.packer.pack(payload)
+        if kind == "record":
+            return self.packer.pack(encode(*payload))
         key, mapping = payload
         return command("HSET", key, *[x for pair in mapping.items() for x in pair])
 
