@@ -6,8 +6,8 @@ asyncio connection belongs to one loop; pybreaker's storage interface is synchro
 too. One thread with one connection of its own serves every loop, keeps the commands
 of successive runs in order, and costs the loop one ``await`` per exchange. Measured on
 loopback (``benchmarks/bench_redis.py``), 1,000 ``MGET`` of five keys in one pipeline,
-medians of 20: this thread 16 ms per exchange with the loop's longest stall 7 ms (the
-GIL shared with the parsing), ``redis.asyncio``'s pipeline 34 ms with a 24 ms stall
+medians of 20: this thread 8.2 ms per exchange with the loop's longest stall 4.9 ms (the
+GIL shared with the parsing), ``redis.asyncio``'s pipeline 26.2 ms with a 17.0 ms stall
 (redis-py's per-command bookkeeping runs on the loop itself).
 
 The deadline: an exchange that gets no answer within ``deadline`` seconds (plus
