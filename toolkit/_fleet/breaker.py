@@ -146,6 +146,10 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._granted = True
         self._lease_held = False
         self._future_since: float | None = None
+        self._future_of: int | None = None
+        self._in_redis = False
+        self.losses = 0
+        """Times Redis was found without this breaker after having had it."""
         self._unsent = 0
         self._refresh()
 
@@ -175,6 +179,9 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
 
     def _adopt(self, snap: Snapshot) -> None:
         """Take what Redis holds, unless this process has writes for it not yet sent."""
+        self._in_redis = True
+        if snap.opened_at is None:  # no opening, so no opened_at ahead of the clock either
+            self._future_since = self._future_of = None
         self._complain_about(snap)
         with self._lock:
             if self._unsent == 0:
@@ -286,9 +293,18 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         replies = self._send(seed)
         if replies is None:
             return None
-        if self._on_lost is not None:
-            self._on_lost()
+        self._lost()
         return parse_snapshot(replies[-1])
+
+    def _lost(self) -> None:
+        """Redis did not have this breaker: a loss when it had it before (a restart, a
+        flush), counted in ``losses`` (what the storage then publishes again); a new
+        breaker's first write is none."""
+        if self._in_redis:
+            self.losses += 1
+            if self._on_lost is not None:
+                self._on_lost()
+        self._in_redis = True
 
     def _initialize_redis_state(self, state: str) -> None:
         """pybreaker's key creation, guarded: creates the keys only where missing."""
@@ -311,7 +327,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     def apply_read(self, reply: Any) -> None:
         """Take the run's read (None: Redis did not answer in time; go on locally)."""
         if reply is CLEAN:  # closed, nothing counted: most breakers of most runs
-            self._granted, self._lease_held = True, False
+            self._granted, self._lease_held, self._in_redis = True, False, True
+            self._future_since = self._future_of = None
             with self._lock:
                 if self._unsent == 0:
                     self._snap = CLOSED
@@ -338,8 +355,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._lease_held = holder == self.token
         if snap is None:  # Redis lost the breaker (restarted empty, FLUSHALL): write it back
             self._write(self._seed_commands())
-            if self._on_lost is not None:
-                self._on_lost()
+            self._lost()
             return
         self._adopt(snap)
 
@@ -454,8 +470,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         if seconds <= now + FUTURE_SLACK:
             self._future_since = None
             return datetime.fromtimestamp(seconds, UTC)
-        if self._future_since is None:
-            self._future_since = now
+        if self._future_since is None or self._future_of != seconds:
+            self._future_since, self._future_of = now, seconds
             self._refused(
                 f"holds an opened_at {seconds - now:.0f} s ahead of this worker's clock "
                 "(a clock ahead, or garbage): this worker waits its own reset_timeout from "

@@ -124,7 +124,9 @@ class RedisIO:
         future = self.submit(commands)
         bound = self.bound(len(commands))
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), bound)
+            # shielded: once submitted, the exchange is sent whatever happens to this
+            # await (a deadline missed, a run cancelled); its late replies are dropped
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), bound)
         except TimeoutError:
             self.health.failed(
                 redis.TimeoutError(

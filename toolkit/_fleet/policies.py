@@ -1,20 +1,27 @@
 """Each breaker's policy in its hash, where ``Fleet`` reads it: written when it changes.
 
-A runner's policies are published when it attaches to the storage; after that a
-changed policy (``set_policy``) rides in the write pipeline of the next run that
-calls that integration, costing that run no round trip and its calls nothing (it is
-checked once per breaker per run, not per call). After an outage, or when a run's
-read finds that Redis lost breakers (restarted or flushed empty), every policy is
-written again by the next run that calls it; a write Redis did not acknowledge is
-sent again by the next run.
+Every policy write goes through the storage's one I/O thread (io.py), so they reach
+Redis in the order they were made. A runner's policies are written when it attaches
+to the storage; after that a changed policy (``set_policy``) rides in the write
+pipeline of the next run that calls that integration, costing that run no round trip
+and its calls nothing (it is compared once per breaker per run, not per call). What
+was published is kept per breaker, so two runners sharing a storage do not undo
+each other's. A policy Redis did not acknowledge (down, or slow past the deadline)
+is written by the next run that calls it, and so is every policy of a breaker Redis
+lost (restarted or flushed empty); one that Redis refused is logged once and not
+sent again until it changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from toolkit._fleet.client import Health
+import redis
+
+from toolkit._fleet.client import describe
 from toolkit._fleet.io import Command
 from toolkit._fleet.keys import BreakerKeys
 
@@ -22,6 +29,11 @@ if TYPE_CHECKING:
     import pybreaker
 
     from toolkit._engine.policy import Policy
+
+logger = logging.getLogger("toolkit")
+
+Published = tuple["Policy", int]
+"""A policy as published, with its breaker's ``losses`` then (a later loss republishes)."""
 
 
 def policy_fields(policy: Policy, worker: str) -> dict[str, str | int | float]:
@@ -35,62 +47,69 @@ def policy_fields(policy: Policy, worker: str) -> dict[str, str | int | float]:
 
 
 class PolicyPublisher:
-    """Which policy each integration last published, and the commands to publish more."""
+    """Which policy each breaker last published, and the commands that publish more."""
 
-    def __init__(
-        self, namespace: str, worker: str, health: Health, lost: Callable[[], int]
-    ) -> None:
+    def __init__(self, namespace: str, worker: str) -> None:
         self.namespace = namespace
         self.worker = worker
-        self._health = health
-        self._lost = lost
-        self._published: dict[str, Policy] = {}
-        self._seen = (health.outages, lost())
-
-    def published(self, name: str, policy: Policy) -> None:
-        """``policy`` of ``name`` was sent (by the storage's own writer)."""
-        self._published[name] = policy
+        self._published: weakref.WeakKeyDictionary[Any, Published] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._complained = False
 
     def command(self, name: str, policy: Policy) -> Command:
         """The ``HSET`` that publishes ``policy`` for ``name``."""
         fields = policy_fields(policy, self.worker)
-        return ("HSET", BreakerKeys(self.namespace, name).policy, *_flat(fields))
+        key = BreakerKeys(self.namespace, name).policy
+        return ("HSET", key, *[item for pair in fields.items() for item in pair])
+
+    def due(
+        self, breakers: Sequence[pybreaker.CircuitBreaker]
+    ) -> list[tuple[pybreaker.CircuitBreaker, str, Published]]:
+        """Those of ``breakers`` whose policy Redis may not hold as it is now."""
+        published = self._published
+        out = []
+        for cb in breakers:
+            storage = cb._state_storage
+            keys = getattr(storage, "keys", None)
+            policy = getattr(cb, "policy", None)
+            if not isinstance(keys, BreakerKeys) or policy is None:
+                continue
+            now = (policy, getattr(storage, "losses", 0))
+            if published.get(cb) != now:
+                out.append((cb, keys.name, now))
+        return out
+
+    def sent(
+        self,
+        items: Sequence[tuple[pybreaker.CircuitBreaker, str, Published]],
+        replies: Sequence[Any] | None,
+    ) -> None:
+        """Note each policy as published, refused (logged, not retried), or owed still."""
+        if replies is None:
+            return  # not answered: the next run that calls them sends them again
+        for (cb, name, now), reply in zip(items, replies, strict=True):
+            if isinstance(reply, redis.ResponseError) and not self._complained:
+                self._complained = True
+                logger.warning(
+                    "Redis refused to store the policy of %r (%s); Fleet shows what it "
+                    "held before, until the policy changes",
+                    name, describe(reply),
+                )  # fmt: skip
+            self._published[cb] = now
 
     def for_run(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> RunPolicies:
         """The run extension that publishes what changed among these breakers' policies."""
-        policies: dict[str, Policy] = {}
-        for cb, _ in calls:
-            keys = getattr(cb._state_storage, "keys", None)
-            policy = getattr(cb, "policy", None)
-            if isinstance(keys, BreakerKeys) and policy is not None:
-                policies[keys.name] = policy
-        return RunPolicies(self, policies)
-
-    def changed(self, policies: dict[str, Policy]) -> dict[str, Policy]:
-        """Those of ``policies`` Redis does not hold as they are (all, after a loss)."""
-        seen = (self._health.outages, self._lost())
-        if seen != self._seen:  # Redis was away, or lost breakers: it may hold none
-            self._seen = seen
-            self._published.clear()
-        published = self._published
-        return {n: p for n, p in policies.items() if published.get(n) is not p}
-
-    def sent(self, policies: dict[str, Policy], acknowledged: bool) -> None:
-        """Note ``policies`` as published, or as owed again when Redis did not answer."""
-        for name, policy in policies.items():
-            if acknowledged:
-                self._published[name] = policy
-            elif self._published.get(name) is policy:
-                del self._published[name]
+        return RunPolicies(self, [cb for cb, _ in calls])
 
 
 class RunPolicies:
     """A ``RunExtension`` for one run: its changed policies go with its write."""
 
-    def __init__(self, publisher: PolicyPublisher, policies: dict[str, Policy]) -> None:
+    def __init__(self, publisher: PolicyPublisher, breakers: list[pybreaker.CircuitBreaker]):
         self._publisher = publisher
-        self._policies = policies
-        self._sending: dict[str, Policy] = {}
+        self._breakers = breakers
+        self._sending: list[tuple[pybreaker.CircuitBreaker, str, Published]] = []
 
     def read_commands(self, names: Sequence[str]) -> Sequence[Command]:
         """Nothing to read."""
@@ -100,17 +119,12 @@ class RunPolicies:
         """Nothing was read."""
 
     def write_commands(self, names: Sequence[str]) -> Sequence[Command]:
-        """An ``HSET`` per policy Redis does not hold yet (checked after the run's read,
-        which may have found breakers lost)."""
-        self._sending = self._publisher.changed(self._policies)
+        """An ``HSET`` per policy Redis may not hold as it is (decided after the run's
+        read, which counts the breakers Redis lost)."""
+        self._sending = self._publisher.due(self._breakers)
         command = self._publisher.command
-        return [command(name, policy) for name, policy in self._sending.items()]
+        return [command(name, now[0]) for _, name, now in self._sending]
 
     def write_replies(self, names: Sequence[str], replies: Sequence[Any] | None) -> None:
-        """Published, unless Redis did not answer or refused one."""
-        ok = replies is not None and not any(isinstance(r, Exception) for r in replies)
-        self._publisher.sent(self._sending, ok)
-
-
-def _flat(fields: dict[str, str | int | float]) -> list[str | int | float]:
-    return [item for pair in fields.items() for item in pair]
+        """Published, refused, or owed still when Redis did not answer."""
+        self._publisher.sent(self._sending, replies)

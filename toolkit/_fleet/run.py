@@ -131,17 +131,19 @@ class FleetRun:
             commands += part
         if len(commands) == head:
             return
-        if exc_type is None:
-            replies = await self._io.exchange(commands)
-        else:  # cancelled or interrupted: send without waiting, replies unread
-            self._io.submit(commands)
-            replies = None
-        _answer(writes, None if replies is None else replies[head : head + len(writes)])
-        offset = head + len(writes)
-        for ext, part in zip(self._extensions, parts, strict=True):
-            got = None if replies is None else replies[offset : offset + len(part)]
-            offset += len(part)
-            self._tell(ext, "write_replies", got)
+        replies = None
+        try:
+            if exc_type is None:
+                replies = await self._io.exchange(commands)  # sent even if cancelled meanwhile
+            else:  # cancelled or interrupted: send without waiting, replies unread
+                self._io.submit(commands)
+        finally:  # every write is accounted for, even when this run is cancelled here
+            _answer(writes, None if replies is None else replies[head : head + len(writes)])
+            offset = head + len(writes)
+            for ext, part in zip(self._extensions, parts, strict=True):
+                got = None if replies is None else replies[offset : offset + len(part)]
+                offset += len(part)
+                self._tell(ext, "write_replies", got)
 
     # ---------------------------------------------------------- extensions
     def _ask(self, ext: RunExtension, hook: str) -> list[Command]:

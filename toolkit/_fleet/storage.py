@@ -53,7 +53,7 @@ from toolkit._fleet.client import SOCKET_TIMEOUT, DirectConnection, Health, conn
 from toolkit._fleet.io import DEADLINE, RedisIO
 from toolkit._fleet.keys import BreakerKeys, check_namespace, stream_key
 from toolkit._fleet.outbox import Outbox
-from toolkit._fleet.policies import PolicyPublisher, policy_fields
+from toolkit._fleet.policies import PolicyPublisher
 from toolkit._fleet.run import FleetRun, RunExtension
 from toolkit._fleet.stream import STREAM_MAXLEN, StreamWriter
 from toolkit._fleet.window import SharedWindows
@@ -122,13 +122,13 @@ class RedisStorage:
         self._direct = DirectConnection(self.client)
         self._writer = StreamWriter(
             self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen
-        )  # policies are published through it even when calls are not recorded
+        )
         self.stream: StreamWriter | None = self._writer if record_calls else None
         self._seq = itertools.count(1)
         self.source = secrets.token_hex(4)
         """Random per storage: with ``seq``, tells its records from another's of one worker name."""
         self._observers: dict[int, Callable[[CallRecord], None]] = {}
-        self._policies = PolicyPublisher(self.namespace, self.worker, self.health, self._lost_count)
+        self._policies = PolicyPublisher(self.namespace, self.worker)
 
     def state_storage(self, name: str) -> RedisBreakerStorage:
         """pybreaker storage for integration ``name`` under ``<namespace>:<name>``."""
@@ -140,9 +140,6 @@ class RedisStorage:
 
     def _lost(self) -> None:
         self.lost += 1
-
-    def _lost_count(self) -> int:
-        return self.lost
 
     def begin_run(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> FleetRun:
         """One run's read and write of these breakers (the runner calls it; see run.py)."""
@@ -173,17 +170,16 @@ class RedisStorage:
     def attach(self, runner: IntegrationRunner) -> None:
         """Publish ``runner``'s policies and stream its calls (called by the runner).
 
-        A policy changed later is published by the next run that calls it, and every
-        policy again after an outage or a loss (Redis restarted or flushed empty):
-        see policies.py.
+        The policies are written at once (waiting at most a second: the fleet sees them
+        as soon as the runner exists); one changed later, or not acknowledged, or of a
+        breaker Redis lost, is written by the next run that calls it (policies.py).
         """
         if id(runner) in self._observers:
             return
-        for name in runner.names:
-            policy = runner.policy(name)
-            self._policies.published(name, policy)
-            fields = policy_fields(policy, self.worker)
-            self._writer.publish(BreakerKeys(self.namespace, name).policy, fields)
+        publisher = self._policies
+        due = publisher.due([runner.breaker(name) for name in runner.names])
+        commands = [publisher.command(name, now[0]) for _, name, now in due]
+        publisher.sent(due, self.io.call(commands, timeout=1.0))
         stream, worker, seq, source = self.stream, self.worker, self._seq, self.source
 
         def observe(record: CallRecord) -> None:
@@ -193,7 +189,6 @@ class RedisStorage:
         self._observers[id(runner)] = observe
         if stream is not None:  # a runner's observers cost each call; none unless streaming
             runner.add_observer(observe)
-        self._writer.flush(timeout=1.0)  # the fleet sees the policies as soon as the runner exists
 
     def detach(self, runner: IntegrationRunner) -> None:
         """Stop streaming ``runner``'s calls and send what is queued (called on close)."""

@@ -19,7 +19,6 @@ import atexit
 import logging
 import threading
 from collections import deque
-from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -69,11 +68,6 @@ def bulk(value: object) -> bytes:
     """One argument in Redis's wire format (RESP bulk string)."""
     data = value if isinstance(value, bytes) else str(value).encode("utf-8", "backslashreplace")
     return b"$%d\r\n%b\r\n" % (len(data), data)
-
-
-def command(*args: object) -> bytes:
-    """One command in Redis's wire format."""
-    return b"*%d\r\n%b" % (len(args), b"".join(bulk(a) for a in args))
 
 
 class XaddPacker:
@@ -135,10 +129,6 @@ class StreamWriter:
     ) -> None:
         """Queue one call record; it is encoded by the writer's thread, off the caller's."""
         self._put(("record", (record, worker, seq, source)))
-
-    def publish(self, key: str, mapping: Mapping[str, str | int | float]) -> None:
-        """Queue a hash write (an integration's policy) in order with the entries."""
-        self._put(("hset", (key, dict(mapping))))
 
     def _put(self, item: tuple[str, Any]) -> None:
         with self._cond:
@@ -260,18 +250,15 @@ class StreamWriter:
         self.dropped += len(refused)
         self.acknowledged += sum(
             1 for (kind, _), reply in zip(batch, replies, strict=True)
-            if kind != "hset" and not isinstance(reply, Exception)
+            if not isinstance(reply, Exception)
         )  # fmt: skip
         return True
 
     def _pack(self, item: tuple[str, Any]) -> bytes:
         kind, payload = item
-        if kind == "xadd":
-            return self.packer.pack(payload)
-        if kind == "record":
+        if kind == "record":  # encoded here, off the thread that made the call
             return self.packer.pack(encode(*payload))
-        key, mapping = payload
-        return command("HSET", key, *[x for pair in mapping.items() for x in pair])
+        return self.packer.pack(payload)
 
     def _complain(self, what: str) -> None:
         """Log the first write to the stream that went wrong (later ones only count)."""
