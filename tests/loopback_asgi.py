@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import Any
 
 import uvicorn
+from fresh_loop import run_fresh
 from loopback_redis import free_port
 
 
@@ -27,13 +27,7 @@ class AsgiServer:
             time.sleep(0.01)
 
     def _run(self) -> None:
-        # Not asyncio.run: once a test applied nest_asyncio, it patches asyncio.run
-        # into one that never closes its loop.
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self.server.serve())
-        finally:
-            loop.close()
+        run_fresh(self.server.serve())
 
     def url(self, path: str = "/") -> str:
         """The URL of ``path`` on this server."""

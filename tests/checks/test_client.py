@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from fresh_loop import run_fresh
 from loopback_http import HttpServer
 
 from toolkit import IntegrationRegistry, IntegrationRunner
@@ -31,7 +32,7 @@ class TestSharedClient:
             await holder.aclose()
             return client
 
-        first, second = asyncio.run(once()), asyncio.run(once())
+        first, second = run_fresh(once()), run_fresh(once())
         assert first is not second and first.is_closed and second.is_closed
 
     def test_tls_settings_get_separate_clients(self) -> None:
@@ -42,7 +43,7 @@ class TestSharedClient:
             await holder.aclose()
             return pair
 
-        verified, unverified = asyncio.run(both())
+        verified, unverified = run_fresh(both())
         assert verified is not unverified
 
     async def test_runner_aclose_closes_the_client(self, http_server: HttpServer) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from delay_proxy import DelayProxy
+from fresh_loop import run_fresh
 from loopback_redis import RedisServer
 from probes import Probe, registry_of
 from redis_counting import command_counts, commands_during
@@ -136,7 +137,7 @@ def test_a_run_cancelled_during_its_write_sends_it_and_follows_redis_after(
                 await run
 
         proxy.delay = 0.3
-        asyncio.run(cancel_mid_write())
+        run_fresh(cancel_mid_write())
         proxy.delay = 0.0
         storage.io.exchange = exchange  # type: ignore[method-assign]
         client = redis_server.client()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 import pybreaker
 import pytest
 import redis
+from fresh_loop import run_fresh
 from loopback_redis import RedisServer
 from probes import Probe, registry_of
 
@@ -83,11 +83,7 @@ def test_a_worker_dying_mid_trial_frees_the_trial_when_its_lease_ends(
     breaker.open()
     state.rewind_opened_at(datetime.now(UTC))  # its wait is over
     run = dead.begin_run([(breaker, 0.2)])
-    loop = asyncio.new_event_loop()  # explicit: nest_asyncio's asyncio.run leaves its loop open
-    try:
-        loop.run_until_complete(run.__aenter__())  # its read took the lease; it never settles
-    finally:
-        loop.close()
+    run_fresh(run.__aenter__())  # its read took the lease; it never settles
     dead.close()
     assert raw.get("ns:pay:toolkit:trial") is not None
     assert 0 < raw.pttl("ns:pay:toolkit:trial") <= 1200  # the call's 0.2 s and 1 s to release
