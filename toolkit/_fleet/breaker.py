@@ -150,6 +150,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._in_redis = False
         self.losses = 0
         """Times Redis was found without this breaker after having had it."""
+        self.published: tuple[Any, int] | None = None
+        """The policy last published for this breaker, with ``losses`` then (policies.py)."""
         self._unsent = 0
         self._refresh()
 

@@ -15,12 +15,12 @@ sent again until it changes.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import redis
 
+from toolkit._fleet.breaker import RedisBreakerStorage
 from toolkit._fleet.client import describe
 from toolkit._fleet.io import Command
 from toolkit._fleet.keys import BreakerKeys
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("toolkit")
 
-Published = tuple["Policy", int]
-"""A policy as published, with its breaker's ``losses`` then (a later loss republishes)."""
+Due = tuple[RedisBreakerStorage, tuple["Policy", int]]
+"""A breaker's storage, and the policy to publish for it with the storage's ``losses`` now."""
 
 
 def policy_fields(policy: Policy, worker: str) -> dict[str, str | int | float]:
@@ -47,14 +47,13 @@ def policy_fields(policy: Policy, worker: str) -> dict[str, str | int | float]:
 
 
 class PolicyPublisher:
-    """Which policy each breaker last published, and the commands that publish more."""
+    """The commands that publish policies, and the note of what each breaker published
+    (``RedisBreakerStorage.published``: per breaker, so two runners on one storage
+    keep theirs apart)."""
 
     def __init__(self, namespace: str, worker: str) -> None:
         self.namespace = namespace
         self.worker = worker
-        self._published: weakref.WeakKeyDictionary[Any, Published] = (
-            weakref.WeakKeyDictionary()
-        )
         self._complained = False
 
     def command(self, name: str, policy: Policy) -> Command:
@@ -63,40 +62,36 @@ class PolicyPublisher:
         key = BreakerKeys(self.namespace, name).policy
         return ("HSET", key, *[item for pair in fields.items() for item in pair])
 
-    def due(
-        self, breakers: Sequence[pybreaker.CircuitBreaker]
-    ) -> list[tuple[pybreaker.CircuitBreaker, str, Published]]:
+    def due(self, breakers: Sequence[pybreaker.CircuitBreaker]) -> list[Due]:
         """Those of ``breakers`` whose policy Redis may not hold as it is now."""
-        published = self._published
         out = []
         for cb in breakers:
             storage = cb._state_storage
-            keys = getattr(storage, "keys", None)
             policy = getattr(cb, "policy", None)
-            if not isinstance(keys, BreakerKeys) or policy is None:
+            if type(storage) is not RedisBreakerStorage or policy is None:
                 continue
-            now = (policy, getattr(storage, "losses", 0))
-            if published.get(cb) != now:
-                out.append((cb, keys.name, now))
+            published = storage.published
+            if (
+                published is None
+                or published[1] != storage.losses
+                or (published[0] is not policy and published[0] != policy)
+            ):
+                out.append((storage, (policy, storage.losses)))
         return out
 
-    def sent(
-        self,
-        items: Sequence[tuple[pybreaker.CircuitBreaker, str, Published]],
-        replies: Sequence[Any] | None,
-    ) -> None:
+    def sent(self, items: Sequence[Due], replies: Sequence[Any] | None) -> None:
         """Note each policy as published, refused (logged, not retried), or owed still."""
         if replies is None:
             return  # not answered: the next run that calls them sends them again
-        for (cb, name, now), reply in zip(items, replies, strict=True):
+        for (storage, now), reply in zip(items, replies, strict=True):
             if isinstance(reply, redis.ResponseError) and not self._complained:
                 self._complained = True
                 logger.warning(
                     "Redis refused to store the policy of %r (%s); Fleet shows what it "
                     "held before, until the policy changes",
-                    name, describe(reply),
+                    storage.keys.name, describe(reply),
                 )  # fmt: skip
-            self._published[cb] = now
+            storage.published = now
 
     def for_run(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> RunPolicies:
         """The run extension that publishes what changed among these breakers' policies."""
@@ -109,7 +104,7 @@ class RunPolicies:
     def __init__(self, publisher: PolicyPublisher, breakers: list[pybreaker.CircuitBreaker]):
         self._publisher = publisher
         self._breakers = breakers
-        self._sending: list[tuple[pybreaker.CircuitBreaker, str, Published]] = []
+        self._sending: list[Due] = []
 
     def read_commands(self, names: Sequence[str]) -> Sequence[Command]:
         """Nothing to read."""
@@ -123,7 +118,7 @@ class RunPolicies:
         read, which counts the breakers Redis lost)."""
         self._sending = self._publisher.due(self._breakers)
         command = self._publisher.command
-        return [command(name, now[0]) for _, name, now in self._sending]
+        return [command(storage.keys.name, now[0]) for storage, now in self._sending]
 
     def write_replies(self, names: Sequence[str], replies: Sequence[Any] | None) -> None:
         """Published, refused, or owed still when Redis did not answer."""

@@ -178,7 +178,7 @@ class RedisStorage:
             return
         publisher = self._policies
         due = publisher.due([runner.breaker(name) for name in runner.names])
-        commands = [publisher.command(name, now[0]) for _, name, now in due]
+        commands = [publisher.command(storage.keys.name, now[0]) for storage, now in due]
         publisher.sent(due, self.io.call(commands, timeout=1.0))
         stream, worker, seq, source = self.stream, self.worker, self._seq, self.source
 
