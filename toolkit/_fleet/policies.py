@@ -62,6 +62,10 @@ class PolicyPublisher:
         key = BreakerKeys(self.namespace, name).policy
         return ("HSET", key, *[item for pair in fields.items() for item in pair])
 
+    def commands(self, due: Sequence[Due]) -> list[Command]:
+        """The ``HSET`` of each of ``due``."""
+        return [self.command(storage.keys.name, now[0]) for storage, now in due]
+
     def due(self, breakers: Sequence[pybreaker.CircuitBreaker]) -> list[Due]:
         """Those of ``breakers`` whose policy Redis may not hold as it is now."""
         out = []
@@ -117,8 +121,7 @@ class RunPolicies:
         """An ``HSET`` per policy Redis may not hold as it is (decided after the run's
         read, which counts the breakers Redis lost)."""
         self._sending = self._publisher.due(self._breakers)
-        command = self._publisher.command
-        return [command(storage.keys.name, now[0]) for storage, now in self._sending]
+        return self._publisher.commands(self._sending)
 
     def write_replies(self, names: Sequence[str], replies: Sequence[Any] | None) -> None:
         """Published, refused, or owed still when Redis did not answer."""

@@ -120,14 +120,16 @@ class RedisStorage:
         self.lost = 0
         """Breakers found missing in Redis and written back (a restart, FLUSHALL)."""
         self._direct = DirectConnection(self.client)
-        self._writer = StreamWriter(
-            self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen
+        self.stream: StreamWriter | None = (
+            StreamWriter(self.client, stream_key(self.namespace), self.health, maxlen=stream_maxlen)
+            if record_calls
+            else None
         )
-        self.stream: StreamWriter | None = self._writer if record_calls else None
         self._seq = itertools.count(1)
         self.source = secrets.token_hex(4)
         """Random per storage: with ``seq``, tells its records from another's of one worker name."""
-        self._observers: dict[int, Callable[[CallRecord], None]] = {}
+        self._observers: dict[int, Callable[[CallRecord], None] | None] = {}
+        """Attached runners, by id: the observer streaming each one's calls (None: not streamed)."""
         self._policies = PolicyPublisher(self.namespace, self.worker)
 
     def state_storage(self, name: str) -> RedisBreakerStorage:
@@ -178,33 +180,34 @@ class RedisStorage:
             return
         publisher = self._policies
         due = publisher.due([runner.breaker(name) for name in runner.names])
-        commands = [publisher.command(storage.keys.name, now[0]) for storage, now in due]
-        publisher.sent(due, self.io.call(commands, timeout=1.0))
+        publisher.sent(due, self.io.call(publisher.commands(due), timeout=1.0))
         stream, worker, seq, source = self.stream, self.worker, self._seq, self.source
+        self._observers[id(runner)] = None
+        if stream is None:  # a runner's observers cost each call; none unless streaming
+            return
 
         def observe(record: CallRecord) -> None:
-            if stream is not None:
-                stream.append_record(record, worker, next(seq), source)
+            stream.append_record(record, worker, next(seq), source)
 
         self._observers[id(runner)] = observe
-        if stream is not None:  # a runner's observers cost each call; none unless streaming
-            runner.add_observer(observe)
+        runner.add_observer(observe)
 
     def detach(self, runner: IntegrationRunner) -> None:
         """Stop streaming ``runner``'s calls and send what is queued (called on close)."""
         observe = self._observers.pop(id(runner), None)
-        if observe is not None and self.stream is not None:
+        if observe is not None:
             runner.remove_observer(observe)
-        self._writer.flush(timeout=2.0)
+        self.flush(timeout=2.0)
 
     # -------------------------------------------------------------- lifecycle
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued call record is in Redis (False if ``timeout`` passed)."""
-        return self._writer.flush(timeout)
+        return True if self.stream is None else self.stream.flush(timeout)
 
     def close(self) -> None:
         """Send queued call records, stop the background threads, close the connections."""
-        self._writer.close()
+        if self.stream is not None:
+            self.stream.close()
         self.io.close()
         self.health.close()
         self._direct.close()

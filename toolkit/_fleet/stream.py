@@ -226,18 +226,14 @@ class StreamWriter:
     def _send(self, batch: list[tuple[str, Any]]) -> bool:
         """One pipelined round trip; False when Redis did not answer (the batch is kept)."""
         packed = []
-        kept = []
         for item in batch:
             try:
                 packed.append(self._pack(item))
             except Exception as exc:  # an entry that cannot be packed is dropped, alone
                 self.dropped += 1
                 self._complain(f"could not be packed ({exc!r}); that record is dropped")
-            else:
-                kept.append(item)
         if not packed:
             return True
-        batch = kept
         try:
             replies = self.direct.call_many([b"".join(packed)], len(packed))
         except redis.RedisError as exc:
@@ -248,10 +244,7 @@ class StreamWriter:
             count, reason = len(refused), describe(refused[0])
             self._complain(f"refused by Redis ({count}, {reason}); those records are dropped")
         self.dropped += len(refused)
-        self.acknowledged += sum(
-            1 for (kind, _), reply in zip(batch, replies, strict=True)
-            if not isinstance(reply, Exception)
-        )  # fmt: skip
+        self.acknowledged += sum(1 for reply in replies if not isinstance(reply, Exception))
         return True
 
     def _pack(self, item: tuple[str, Any]) -> bytes:
