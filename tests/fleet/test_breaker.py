@@ -284,7 +284,7 @@ def test_a_snapshot_that_cannot_be_parsed_keeps_the_local_state(
     monkeypatch.setattr("toolkit._fleet.breaker.parse_snapshot", unparsable)
     with state.batch():
         assert state.state == "open"
-    assert getattr(state._local, "depth", 0) == 0
+    assert state._serving == {}
 
 
 def test_rewind_ends_the_wait_of_a_plain_pybreaker_with_a_longer_reset_timeout(

@@ -34,7 +34,7 @@ def worker(redis_server: RedisServer) -> Iterator[Worker]:
 
     def make(
         *behaviours: str, name: str = "w1", url: str | None = None, record_calls: bool = True,
-        deadline: float | None = None, **policy: float,
+        deadline: float | None = None, client_tracking: bool = True, **policy: float,
     ) -> tuple[IntegrationRunner, list[Probe]]:  # fmt: skip
         probes = [Probe(f"p{i}", b, delay=0.05) for i, b in enumerate(behaviours)]
         # a generous deadline where a loaded machine must not count as a slow Redis
@@ -42,8 +42,9 @@ def worker(redis_server: RedisServer) -> Iterator[Worker]:
         if deadline is not None:
             bounds = {"deadline": deadline, "socket_timeout": deadline}
         storage = RedisStorage(
-            url or redis_server.url, "ns", worker=name, record_calls=record_calls, **bounds
-        )
+            url or redis_server.url, "ns", worker=name, record_calls=record_calls,
+            client_tracking=client_tracking, **bounds,
+        )  # fmt: skip
         settings = {"timeout": 1.0, "fail_max": 2, "reset_timeout": 60.0, **policy}
         runner = IntegrationRunner(registry_of(*probes), storage=storage, **settings)  # type: ignore[arg-type]
         made.append((runner, storage))
@@ -67,17 +68,20 @@ def test_breaker_opened_by_one_worker_refuses_calls_in_another(worker: Worker) -
     assert failing_one.calls == 2
 
 
+@pytest.mark.parametrize("tracking", [True, False])
 def test_a_run_that_changes_nothing_costs_one_round_trip(
-    worker: Worker, redis_server: RedisServer
+    worker: Worker, redis_server: RedisServer, tracking: bool
 ) -> None:
-    runner, _ = worker(*["ok"] * 150, record_calls=False)
+    runner, _ = worker(*["ok"] * 150, record_calls=False, client_tracking=tracking)
     runner.run_all_sync()
     client = redis_server.client()
     before, trips = command_counts(client), round_trips(runner)
     runner.run_all_sync()
     assert round_trips(runner) - trips == 1
-    # one read script for every breaker (an MGET per 1,000 breakers inside it), nothing written
-    assert commands_during(client, before) == {"script|load": 1, "evalsha": 1, "mget": 1}
+    if tracking:  # every breaker was read clean, and Redis pushed no change since
+        assert commands_during(client, before) == {"ping": 1}
+    else:  # one read script for every breaker (an MGET per 1,000 inside it), nothing written
+        assert commands_during(client, before) == {"script|load": 1, "evalsha": 1, "mget": 1}
     client.close()
 
 
@@ -266,9 +270,7 @@ def test_policy_changes_are_published_with_the_next_call(
     runner.run_all_sync()
     # the changed policy rides in the run's write: no round trip, and no HSET, of its own
     assert round_trips(runner) - trips == 2
-    assert commands_during(client, before) == {
-        "script|load": 1, "evalsha": 1, "mget": 1, "hset": 1
-    }  # fmt: skip
+    assert commands_during(client, before) == {"ping": 1, "hset": 1}  # both read clean before
     with Fleet(redis_server.url, "ns") as fleet:
         status = fleet.status("p0")
         assert (status.fail_max, status.reset_timeout_s, status.worker) == (7, 12.0, "w1")

@@ -43,14 +43,17 @@ differs where pybreaker's storage falls short:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
+from threading import get_ident
 from typing import Any, TypeVar
 
 import pybreaker
@@ -63,6 +66,7 @@ from toolkit._fleet.keys import BreakerKeys
 from toolkit._fleet.outbox import ACTIVE, Outbox
 from toolkit._fleet.scripts import CLEAN
 from toolkit._fleet.snapshot import CLOSED, OPENED_AT_MAX, Snapshot, parse_snapshot
+from toolkit._fleet.tracking import Tracker
 from toolkit._fleet.window import SharedWindow, SharedWindows
 
 logger = logging.getLogger("toolkit")
@@ -77,11 +81,7 @@ FUTURE_SLACK = 1.0
 _tokens = itertools.count(1)
 
 
-class _Depth(threading.local):
-    """How deep this thread is in a breaker's batches (a class default: a thread's first
-    look finds 0 without the cost of a missing attribute)."""
-
-    depth = 0
+_NO_BATCH = contextlib.nullcontext()
 
 
 class _Batch:
@@ -93,14 +93,14 @@ class _Batch:
         self._storage = storage
 
     def __enter__(self) -> None:
-        local = self._storage._local
-        depth = local.depth
-        if depth == 0 and not self._storage._deferred():
-            self._storage._refresh()  # may raise (an interrupt): the depth is left as it was
-        local.depth = depth + 1
+        storage, ident = self._storage, get_ident()
+        depth = storage._serving.get(ident, 0)
+        if depth == 0 and not storage._deferred():
+            storage._refresh()  # may raise (an interrupt): nothing is served yet
+        storage._serving[ident] = depth + 1
 
     def __exit__(self, *exc: object) -> None:
-        self._storage._local.depth -= 1
+        self._storage.unserve()
 
 
 class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
@@ -116,6 +116,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         worker: str = "worker",
         on_lost: Callable[[], None] | None = None,
         windows: SharedWindows | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         # CircuitRedisStorage.__init__ writes to Redis without guarding against errors;
         # its attributes are set here and the keys created by the first read instead.
@@ -140,7 +141,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._parsed: Snapshot | None = None
         self._snap = Snapshot()
         self._lock = threading.Lock()
-        self._local = _Depth()
+        self._serving: dict[int, int] = {}
+        """Per thread, the batches and runs that serve its reads from ``_snap`` (see ``serve``)."""
         self._batch = _Batch(self)
         self._complained: set[str] = set()
         self._granted = True
@@ -153,31 +155,58 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self.published: tuple[Any, int] | None = None
         """The policy last published for this breaker, with ``losses`` then (policies.py)."""
         self._unsent = 0
+        self._tracker = tracker
+        self.invalidated = 0
+        """The number of the last tracking push about this breaker's keys (tracking.py)."""
+        self.watched = False
         self._refresh()
 
     # ------------------------------------------------------------ plumbing
-    def batch(self) -> _Batch:
-        """Read the breaker once now; reads inside the ``with`` block use that snapshot."""
-        return self._batch
+    def batch(self) -> AbstractContextManager[None]:
+        """Read the breaker once now; reads inside the ``with`` block use that snapshot
+        (nothing to read when this thread's reads are served already: a run's)."""
+        return _NO_BATCH if get_ident() in self._serving else self._batch
+
+    def serve(self) -> None:
+        """Serve this thread's reads from the snapshot until ``unserve`` (a run that has
+        just read the breaker: its calls' reads cost what memory storage's do). Other
+        threads still read Redis; writes outside the run are still sent at once."""
+        ident = get_ident()
+        self._serving[ident] = self._serving.get(ident, 0) + 1
+
+    def unserve(self) -> None:
+        """Undo one ``serve`` (or batch) of this thread."""
+        serving, ident = self._serving, get_ident()
+        depth = serving[ident] - 1
+        if depth:
+            serving[ident] = depth
+        else:
+            del serving[ident]
 
     def _batched(self) -> bool:
-        return self._local.depth > 0
+        return get_ident() in self._serving
 
     def _deferred(self) -> bool:
         """True inside a run that read this breaker: reads are local, writes queued."""
-        ids = ACTIVE.get()
-        return ids is not None and id(self) in ids and self._outbox is not None
+        members = ACTIVE.get()
+        return members is not None and self in members and self._outbox is not None
 
     def _current(self) -> Snapshot:
         """The snapshot, read again first unless a batch or a run already read it (the
         properties look at the batch depth first themselves: they are read per call)."""
-        if not self._local.depth and not self._deferred():
+        if get_ident() not in self._serving and not self._deferred():
             self._refresh()
         return self._snap
 
     def _update(self, **changes: Any) -> None:
+        if self._tracker is not None:
+            self._tracker.discard(self)  # changed here: the next run reads it again
         with self._lock:
             self._snap = replace(self._snap, **changes)
+
+    def tracked_keys(self) -> list[str]:
+        """The keys a change of which makes this breaker's clean read stale (tracking.py)."""
+        return self.keys.snapshot()
 
     def _adopt(self, snap: Snapshot) -> None:
         """Take what Redis holds, unless this process has writes for it not yet sent."""
@@ -185,6 +214,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         if snap.opened_at is None:  # no opening, so no opened_at ahead of the clock either
             self._future_since = self._future_of = None
         self._complain_about(snap)
+        if self._tracker is not None and snap != CLOSED:
+            self._tracker.discard(self)
         with self._lock:
             if self._unsent == 0:
                 self._snap = snap
@@ -376,7 +407,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def state(self) -> str:
         """The breaker's state: closed, open or half-open."""
-        return (self._snap if self._local.depth else self._current()).state
+        return (self._snap if get_ident() in self._serving else self._current()).state
 
     @state.setter
     def state(self, state: str) -> None:
@@ -396,7 +427,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def isolated(self) -> bool:
         """True while the breaker is held open until reset, in every worker."""
-        return (self._snap if self._local.depth else self._current()).isolated
+        return (self._snap if get_ident() in self._serving else self._current()).isolated
 
     @isolated.setter
     def isolated(self, value: bool) -> None:
@@ -421,7 +452,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def counter(self) -> int:
         """Consecutive failures."""
-        return (self._snap if self._local.depth else self._current()).fail_counter
+        return (self._snap if get_ident() in self._serving else self._current()).fail_counter
 
     def increment_counter(self) -> None:
         """Count one more failure (outside a run, the new count comes back with the reply)."""
@@ -433,7 +464,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         """Set the failure count to zero."""
         snap = self._snap
         garbage = snap.problems and any(p.startswith("fail_counter") for p in snap.problems)
-        if (self._local.depth or self._deferred()) and snap.fail_counter == 0 and not garbage:
+        if snap.fail_counter == 0 and not garbage and (self._batched() or self._deferred()):
             return
         self._update(fail_counter=0)
         self._write([("SET", self.keys.fail_counter, 0)])
@@ -441,7 +472,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def success_counter(self) -> int:
         """Consecutive successes while half-open."""
-        return (self._snap if self._local.depth else self._current()).success_counter
+        return (self._snap if get_ident() in self._serving else self._current()).success_counter
 
     def increment_success_counter(self) -> None:
         """Count one more success while half-open."""
@@ -464,7 +495,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         One more than ``FUTURE_SLACK`` seconds ahead of this worker's clock reads as
         the moment this worker first saw it so, and the wait is its own reset_timeout.
         """
-        seconds = (self._snap if self._local.depth else self._current()).opened_at
+        seconds = (self._snap if get_ident() in self._serving else self._current()).opened_at
         if not seconds:
             self._future_since = None
             return None

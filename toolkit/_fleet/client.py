@@ -24,12 +24,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
+from redis._parsers import _RESP3Parser
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from toolkit._engine.errors import ConfigError
 from toolkit._engine.redact import redact_url
+from toolkit._fleet.tracking import PUSHED, Tracker
 
 logger = logging.getLogger("toolkit")
 
@@ -212,11 +214,21 @@ class DirectConnection:
     wrapper, packing, pipeline callbacks) as on the round trip itself. A breaker's
     read is the same MGET every time, packed once; the call stream sends its batch
     packed in one go and reads the replies back.
+
+    With a ``tracker`` the connection speaks RESP3 and tracks the keys it reads (see
+    tracking.py); a Redis that refuses RESP3 is then spoken to in RESP2, untracked.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, tracker: Tracker | None = None) -> None:
         pool = client.connection_pool
-        self._conn = pool.connection_class(**pool.connection_kwargs)
+        self._pool = pool
+        self._tracker = tracker
+        kwargs = dict(pool.connection_kwargs)
+        if tracker is not None and tracker.enabled:
+            kwargs.update(protocol=3, parser_class=_RESP3Parser)
+        self._conn = pool.connection_class(**kwargs)
+        if tracker is not None:
+            self._conn.register_connect_callback(tracker.on_connect)
         self._lock = threading.Lock()
         self._used = False
 
@@ -253,7 +265,8 @@ class DirectConnection:
         replies: list[Any] = []
         try:
             if conn._sock is None:  # connect() first: a Sentinel connection asks for the primary
-                conn.connect()
+                self._connect()
+                conn = self._conn
             conn.send_packed_command(packed, check_health=False)
             for _ in range(count):
                 try:
@@ -268,9 +281,49 @@ class DirectConnection:
         except BaseException:
             conn.disconnect()
             self._used = False
+            if self._tracker is not None:
+                self._tracker.active = False
+                self._tracker.forget()
             raise
         self._used = True
         return replies
+
+    def _connect(self) -> None:
+        """Connect; a Redis that refuses RESP3 (``HELLO``) is spoken to in RESP2, untracked."""
+        try:
+            self._conn.connect()
+        except redis.ResponseError as exc:
+            tracker = self._tracker
+            if tracker is None or not tracker.enabled:
+                raise
+            tracker.refused(f"HELLO 3 was refused ({describe(exc)})")
+            self._conn = self._pool.connection_class(**self._pool.connection_kwargs)
+            self._conn.connect()
+
+    def drain(self) -> None:
+        """Read the pushes already received (tracking's invalidations), without waiting;
+        connect first when not connected, so that the tracker knows whether it tracks.
+
+        A connection found closed (Redis restarted since) is opened again, as ``call``
+        would; raises what connecting raises.
+        """
+        with self._lock:
+            tracker = self._tracker
+            if self._conn._sock is not None and tracker is not None and tracker.active:
+                conn = self._conn
+                try:
+                    while conn.can_read(timeout=0):
+                        if conn.read_response(push_request=True) is not PUSHED:
+                            raise redis.ConnectionError("a reply nobody asked for: out of step")
+                except BaseException as exc:
+                    conn.disconnect()  # a push can be lost with it: what was read clean is not
+                    self._used = False
+                    tracker.active = False
+                    tracker.forget()
+                    if not isinstance(exc, redis.ConnectionError):
+                        raise  # a timeout inside a push: Redis is slow
+            if self._conn._sock is None:
+                self._connect()
 
     def close(self) -> None:
         """Close the connection."""

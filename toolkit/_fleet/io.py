@@ -25,11 +25,12 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import redis
 
 from toolkit._fleet.client import DirectConnection, Health
+from toolkit._fleet.tracking import Tracker
 
 logger = logging.getLogger("toolkit")
 
@@ -75,29 +76,59 @@ def pack(command: Command | Packed) -> bytes:
     return b"*%d\r\n%b" % (len(command), bulks(command))
 
 
+@runtime_checkable
+class Plan(Protocol):
+    """An exchange whose commands are decided in the I/O thread, once the pushes
+    already received have been read (a run's read: see tracking.py)."""
+
+    size: int
+    """About how many commands it will send (for the deadline)."""
+
+    def build(self) -> Sequence[Command | Packed]:
+        """The commands to send now (in the I/O thread)."""
+        ...
+
+    def replied(self) -> None:
+        """Called in the I/O thread once every reply was read, before any later push."""
+        ...
+
+
 class RedisIO:
     """A thread that exchanges pipelines with Redis for runs, awaited under a deadline."""
 
-    def __init__(self, client: redis.Redis, health: Health, *, deadline: float = DEADLINE) -> None:
+    def __init__(
+        self, client: redis.Redis, health: Health, *, deadline: float = DEADLINE,
+        tracking: bool = True,
+    ) -> None:  # fmt: skip
         self.health = health
         self.deadline = deadline
         self.round_trips = 0
         """Exchanges sent so far (one pipelined round trip each)."""
-        self._direct = DirectConnection(client)
+        self.tracker = Tracker(health.label, enabled=tracking)
+        """What the connection's client tracking knows (tracking.py)."""
+        self._direct = DirectConnection(client, self.tracker)
         self._executor = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix=f"toolkit-redis-io {health.label}"
         )
         self._lock = threading.Lock()
         self._closed = False
 
-    def _exchange(self, commands: Sequence[Command | Packed]) -> list[Any] | None:
+    def _exchange(self, commands: Sequence[Command | Packed] | Plan) -> list[Any] | None:
         """In the I/O thread: one round trip; None when Redis is down or failed meanwhile."""
         if not self.health.ok:
             return None
-        packed = [b"".join([pack(command) for command in commands])]
-        self.round_trips += 1
         try:
-            return self._direct.call_many(packed, len(commands))
+            plan = None
+            if isinstance(commands, Plan):
+                plan = commands
+                self._direct.drain()
+                commands = plan.build()
+            packed = [b"".join([pack(command) for command in commands])]
+            self.round_trips += 1
+            replies = self._direct.call_many(packed, len(commands))
+            if plan is not None:
+                plan.replied()
+            return replies
         except redis.RedisError as exc:
             self.health.failed(exc)
         except Exception as exc:  # never let the store's trouble reach a run
@@ -106,32 +137,34 @@ class RedisIO:
         return None
 
     def submit(
-        self, commands: Sequence[Command | Packed]
+        self, commands: Sequence[Command | Packed] | Plan
     ) -> concurrent.futures.Future[list[Any] | None]:
         """Queue one exchange in the I/O thread, in order after those queued before."""
         with self._lock:
-            if self._closed or not commands:
+            if self._closed or not _size(commands):
                 done: concurrent.futures.Future[list[Any] | None] = concurrent.futures.Future()
                 done.set_result(None)
                 return done
-            return self._executor.submit(self._exchange, list(commands))
+            work = commands if isinstance(commands, Plan) else list(commands)
+            return self._executor.submit(self._exchange, work)
 
-    async def exchange(self, commands: Sequence[Command | Packed]) -> list[Any] | None:
+    async def exchange(self, commands: Sequence[Command | Packed] | Plan) -> list[Any] | None:
         """The replies to ``commands`` (error replies as exceptions), or None: Redis is
         down, or did not answer within the deadline (it then counts as unreachable)."""
-        if not commands or not self.health.ok:
+        count = _size(commands)
+        if not count or not self.health.ok:
             return None
         future = self.submit(commands)
-        bound = self.bound(len(commands))
+        bound = self.bound(count)
         try:
             # shielded: once submitted, the exchange is sent whatever happens to this
             # await (a deadline missed, a run cancelled); its late replies are dropped
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), bound)
         except TimeoutError:
+            self.tracker.forget()
             self.health.failed(
                 redis.TimeoutError(
-                    f"no answer within the {bound * 1000:.0f} ms deadline "
-                    f"({len(commands)} commands)"
+                    f"no answer within the {bound * 1000:.0f} ms deadline ({count} commands)"
                 )
             )
             return None
@@ -158,3 +191,7 @@ class RedisIO:
             self._closed = True
         self._executor.shutdown(wait=True)
         self._direct.close()
+
+
+def _size(commands: Sequence[Command | Packed] | Plan) -> int:
+    return commands.size if isinstance(commands, Plan) else len(commands)

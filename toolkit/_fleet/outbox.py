@@ -1,7 +1,7 @@
 """Writes a run's breakers queue while its calls settle, sent together when the run ends.
 
 ``ACTIVE`` holds, in the context of a run (its task and the tasks of its calls), the
-ids of the breaker storages that run has read: those serve reads from that read and
+breaker storages that run has read: those serve reads from that read and
 queue their writes here instead of sending them. Controls and status reads made
 outside a run are not affected and go to Redis at once.
 """
@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 from toolkit._fleet.io import Command
 
-ACTIVE: ContextVar[Container[int] | None] = ContextVar("toolkit_fleet_run", default=None)
-"""The ids of the breaker storages whose I/O the current run batches (None: no run)."""
+ACTIVE: ContextVar[Container[object] | None] = ContextVar("toolkit_fleet_run", default=None)
+"""The breaker storages whose I/O the current run batches (None: no run)."""
 
 
 class Sender(Protocol):

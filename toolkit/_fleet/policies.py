@@ -97,9 +97,9 @@ class PolicyPublisher:
                 )  # fmt: skip
             storage.published = now
 
-    def for_run(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> RunPolicies:
+    def for_run(self, breakers: list[pybreaker.CircuitBreaker]) -> RunPolicies:
         """The run extension that publishes what changed among these breakers' policies."""
-        return RunPolicies(self, [cb for cb, _ in calls])
+        return RunPolicies(self, breakers)
 
 
 class RunPolicies:

@@ -34,6 +34,7 @@ from toolkit._fleet.io import Command, Packed, RedisIO
 from toolkit._fleet.outbox import ACTIVE, Outbox, Write
 from toolkit._fleet.scripts import CLEAN
 from toolkit._fleet.snapshot import CLOSED
+from toolkit._fleet.tracking import Tracker
 
 if TYPE_CHECKING:
     from collections.abc import Container
@@ -69,6 +70,28 @@ class RunExtension(Protocol):
         ...
 
 
+class Group:
+    """The breakers of a run that live in Redis, as a run needs them; the same calls
+    make the same group (``RedisStorage.begin_run`` keeps the last few)."""
+
+    __slots__ = ("breakers", "members", "names", "storages", "trials")
+
+    def __init__(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> None:
+        self.breakers: list[pybreaker.CircuitBreaker] = []
+        self.storages: list[RedisBreakerStorage] = []
+        self.trials: list[float] = []
+        self.names: list[str] = []
+        for cb, trial_s in calls:
+            storage = cb._state_storage
+            if isinstance(storage, RedisBreakerStorage):
+                self.breakers.append(cb)
+                self.storages.append(storage)
+                self.trials.append(float(trial_s))
+                self.names.append(storage.keys.name)
+        self.members: frozenset[RedisBreakerStorage] = frozenset(self.storages)
+        """The storages, which serve reads and queue writes inside the run (``ACTIVE``)."""
+
+
 class FleetRun:
     """The read before a run's calls and the write after them (an async context manager)."""
 
@@ -76,52 +99,66 @@ class FleetRun:
         self,
         io: RedisIO,
         outbox: Outbox,
-        calls: Sequence[tuple[pybreaker.CircuitBreaker, float]],
+        calls: Sequence[tuple[pybreaker.CircuitBreaker, float]] | Group,
         extensions: Sequence[RunExtension] = (),
     ) -> None:
         self._io = io
         self._outbox = outbox
-        self._members: list[tuple[RedisBreakerStorage, float, float]] = []
-        self.names: list[str] = []
-        for cb, trial_s in calls:
-            storage = cb._state_storage
-            if isinstance(storage, RedisBreakerStorage):
-                self._members.append((storage, float(cb.reset_timeout), float(trial_s)))
-                self.names.append(storage.keys.name)
-        self._ids: Container[int] = frozenset(id(m[0]) for m in self._members)
+        self._group = calls if isinstance(calls, Group) else Group(calls)
+        self.names = self._group.names
         self._extensions = list(extensions)
-        self._token: Token[Container[int] | None] | None = None
+        self._token: Token[Container[object] | None] | None = None
 
     # --------------------------------------------------------------- read
     async def __aenter__(self) -> FleetRun:
-        now = time.time()
-        commands: list[Command | Packed] = []
-        if self._members:
-            wire = [storage.read_wire(wait, trial_s) for storage, wait, trial_s in self._members]
-            commands += [scripts.READ_ALL.load(), scripts.read_all(wire, now)]
+        group = self._group
         parts = [self._ask(ext, "read_commands") for ext in self._extensions]
-        for part in parts:
-            commands += part
-        replies = await self._io.exchange(commands) if commands else None
-        offset = 0
-        if self._members:
-            each = _split(None if replies is None else replies[1], len(self._members))
-            for (storage, _, _), reply in zip(self._members, each, strict=True):
-                if reply is not CLEAN or storage._snap is not CLOSED:  # else: as it was
-                    storage.apply_read(reply)
-            offset = 2
+        extra: list[Command | Packed] = [command for part in parts for command in part]
+        # a run of one breaker always reads it: run_one costs two round trips at most
+        tracker = self._io.tracker if len(group.storages) > 1 else None
+        read = _Read(group, range(len(group.storages)), tracker, extra)
+        replies = await self._io.exchange(read) if group.storages or extra else None
+        self._take(read, replies)
+        stale = read.stale() if replies is not None else []
+        if stale:  # changed while the read travelled: read those again
+            again = _Read(group, stale, tracker, [])
+            self._take(again, await self._io.exchange(again))
+        offset = read.head
         for ext, part in zip(self._extensions, parts, strict=True):
             got = None if replies is None else replies[offset : offset + len(part)]
             offset += len(part)
             self._tell(ext, "read_replies", got)
-        self._token = ACTIVE.set(self._ids)
+        for storage in group.storages:
+            storage.serve()  # the calls' reads come from this read, at memory's cost
+        self._token = ACTIVE.set(group.members)
         return self
+
+    def _take(self, read: _Read, replies: list[Any] | None) -> None:
+        """Apply a read's replies (None: Redis did not answer; every breaker goes on locally)."""
+        storages = self._group.storages
+        if replies is None:
+            for i in read.wanted:
+                storages[i].apply_read(None)
+            return
+        if not read.selected:
+            return
+        each = _split(replies[read.script_at], len(read.selected))
+        clean = read.clean if read.tracked and replies[read.script_at - 1] == b"OK" else None
+        seq = read.seq
+        for i, reply in zip(read.selected, each, strict=True):
+            storage = storages[i]
+            if reply is not CLEAN or storage._snap is not CLOSED:  # else: as it was
+                storage.apply_read(reply)
+            if clean is not None and reply is CLEAN and storage._snap is CLOSED:
+                Tracker.mark(clean, storage, seq)
 
     # -------------------------------------------------------------- write
     async def __aexit__(self, exc_type: object, *exc: object) -> None:
         if self._token is not None:
             ACTIVE.reset(self._token)
             self._token = None
+            for storage in self._group.storages:
+                storage.unserve()
         writes = self._outbox.drain()
         parts = [self._ask(ext, "write_commands") for ext in self._extensions]
         commands: list[Command] = [s.load() for s in _scripts_of(writes)]
@@ -158,6 +195,84 @@ class FleetRun:
             getattr(ext, hook)(self.names, replies)
         except Exception:
             logger.exception("run extension %r failed in %s; ignored", ext, hook)
+
+
+PING: Command = ("PING",)
+CACHING: Command = ("CLIENT", "CACHING", "YES")
+
+
+class _Read:
+    """A run's read (an ``io.Plan``): built in the I/O thread once the pushes already
+    received are read, leaving out the breakers tracking knows are clean (tracking.py)."""
+
+    def __init__(
+        self, group: Group, wanted: Sequence[int], tracker: Tracker | None, extra: list[Any]
+    ) -> None:
+        self.group = group
+        self.wanted = wanted
+        """Indexes, in the group, of the breakers to read unless known clean."""
+        self.size = 3 + len(extra)
+        self._tracker = tracker
+        self._extra = extra
+        self.selected: Sequence[int] = wanted
+        """Those read; the others were known clean."""
+        self.tracked = False
+        self.clean: set[Any] = set()
+        self.seq = 0
+        self.head = 0
+        """Commands ahead of the extensions' ones."""
+        self.script_at = 0
+        self._dirty: frozenset[Any] | None = None
+
+    def build(self) -> list[Command | Packed]:
+        tracker, group = self._tracker, self.group
+        self.tracked = tracker is not None and tracker.active
+        if tracker is not None and self.tracked:
+            storages = group.storages
+            if len(self.wanted) == len(storages):  # the whole run: a set difference
+                dirty = self._dirty = group.members - tracker.clean
+                self.selected = [i for i in self.wanted if storages[i] in dirty] if dirty else []
+            else:
+                clean = tracker.clean
+                self.selected = [i for i in self.wanted if storages[i] not in clean]
+            for i in self.selected:
+                if not storages[i].watched:
+                    tracker.watch(storages[i])
+        commands: list[Command | Packed] = []
+        if self.selected:
+            breakers, storages, trials = group.breakers, group.storages, group.trials
+            wire = [
+                storages[i].read_wire(float(breakers[i].reset_timeout), trials[i])
+                for i in self.selected
+            ]
+            commands.append(scripts.READ_ALL.load())
+            if self.tracked:
+                commands.append(CACHING)
+            self.script_at = len(commands)
+            commands.append(scripts.read_all(wire, time.time()))
+        elif not self._extra:
+            commands.append(PING)  # Redis answers in time, and every push before it is read
+        self.head = len(commands)
+        return commands + self._extra
+
+    def replied(self) -> None:
+        if self._tracker is not None:
+            self.clean, self.seq = self._tracker.clean, self._tracker.seq
+
+    def stale(self) -> list[int]:
+        """The breakers left out as clean that a push, read with the replies, says
+        changed (or all of them, when the connection was new by then)."""
+        if self._tracker is None or not self.tracked:
+            return []
+        group = self.group
+        if self._dirty is not None:
+            gone = group.members - self._dirty - self.clean
+        else:
+            left = set(self.wanted) - set(self.selected)
+            gone = frozenset(group.storages[i] for i in left) - self.clean
+        if not gone:
+            return []
+        return [i for i in self.wanted if group.storages[i] in gone]
 
 
 def _split(reply: Any, count: int) -> list[Any]:

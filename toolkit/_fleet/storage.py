@@ -42,7 +42,7 @@ import itertools
 import os
 import secrets
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -54,7 +54,7 @@ from toolkit._fleet.io import DEADLINE, RedisIO
 from toolkit._fleet.keys import BreakerKeys, check_namespace, stream_key
 from toolkit._fleet.outbox import Outbox
 from toolkit._fleet.policies import PolicyPublisher
-from toolkit._fleet.run import FleetRun, RunExtension
+from toolkit._fleet.run import FleetRun, Group, RunExtension
 from toolkit._fleet.stream import STREAM_MAXLEN, StreamWriter
 from toolkit._fleet.window import SharedWindows
 
@@ -66,6 +66,8 @@ if TYPE_CHECKING:
     from toolkit._engine.runner import IntegrationRunner
 
 DEFAULT_NAMESPACE = "toolkit"
+GROUPS_KEPT = 16
+"""How many runs' breaker groups a storage keeps (a runner's run_all, its run_one)."""
 
 
 def default_worker() -> str:
@@ -88,6 +90,7 @@ class RedisStorage:
         stream_maxlen: int = STREAM_MAXLEN,
         socket_timeout: float = SOCKET_TIMEOUT,
         deadline: float = DEADLINE,
+        client_tracking: bool = True,
     ) -> None:
         self.namespace = check_namespace(namespace)
         if worker is not None and (not isinstance(worker, str) or not worker):
@@ -111,7 +114,9 @@ class RedisStorage:
         self.health = Health(self.client, self.url, deadline=float(deadline))
         self.worker = worker or default_worker()
         self.deadline = float(deadline)
-        self.io = RedisIO(self.client, self.health, deadline=self.deadline)
+        self.io = RedisIO(
+            self.client, self.health, deadline=self.deadline, tracking=bool(client_tracking)
+        )
         """The I/O thread runs use; ``io.round_trips`` counts its exchanges."""
         self._outbox = Outbox()
         self.windows = SharedWindows()
@@ -131,22 +136,33 @@ class RedisStorage:
         self._observers: dict[int, Callable[[CallRecord], None] | None] = {}
         """Attached runners, by id: the observer streaming each one's calls (None: not streamed)."""
         self._policies = PolicyPublisher(self.namespace, self.worker)
+        self._groups: dict[tuple[Any, ...], Group] = {}
 
     def state_storage(self, name: str) -> RedisBreakerStorage:
         """pybreaker storage for integration ``name`` under ``<namespace>:<name>``."""
         keys = BreakerKeys(self.namespace, name)
         return RedisBreakerStorage(
             self.client, keys, self.health, self._direct, self._outbox, self.worker,
-            self._lost, self.windows,
+            self._lost, self.windows, self.io.tracker,
         )  # fmt: skip
 
     def _lost(self) -> None:
         self.lost += 1
 
     def begin_run(self, calls: Sequence[tuple[pybreaker.CircuitBreaker, float]]) -> FleetRun:
-        """One run's read and write of these breakers (the runner calls it; see run.py)."""
-        extensions = [*self._extensions, self._policies.for_run(calls)]
-        return FleetRun(self.io, self._outbox, calls, extensions)
+        """One run's read and write of these breakers (the runner calls it; see run.py).
+
+        The same calls make the same ``Group``: the last ``GROUPS_KEPT`` are kept, so a
+        runner's every ``run_all`` finds its breakers sorted out already."""
+        key = tuple(calls)
+        group = self._groups.pop(key, None)
+        if group is None:
+            group = Group(calls)
+            if len(self._groups) >= GROUPS_KEPT:
+                del self._groups[next(iter(self._groups))]  # the least recently used
+        self._groups[key] = group
+        extensions = [*self._extensions, self._policies.for_run(group.breakers)]
+        return FleetRun(self.io, self._outbox, group, extensions)
 
     def add_run_extension(self, extension: RunExtension) -> None:
         """Add ``extension``'s commands to every later run's read and write pipelines."""
