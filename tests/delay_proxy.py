@@ -4,6 +4,10 @@
 requests pass at once, each chunk of a reply is handed back ``delay`` seconds after it
 arrived (in order). ``delay`` may be changed while it runs; ``hold()`` keeps every reply
 back until ``release()``. Used by the tests and by ``benchmarks/bench_redis.py``.
+
+``DelayProcess(port, delay)`` runs one in a process of its own (``python delay_proxy.py
+PORT DELAY``): its threads then take no time from the process it delays, as a slow
+network would not. The benchmark measures through that.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import contextlib
 import heapq
 import itertools
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -141,3 +147,52 @@ class DelayProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class DelayProcess:
+    """A ``DelayProxy`` in a child process, stopped by ``close`` (or leaving the ``with``)."""
+
+    def __init__(self, upstream_port: int, delay: float) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, str(upstream_port), repr(delay)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.strip().isdigit():
+            self.close()
+            raise RuntimeError(f"the delay proxy did not start (it said {line!r})")
+        self.port = int(line)
+
+    @property
+    def url(self) -> str:
+        """The ``redis://`` URL of database 0 through the proxy."""
+        return f"redis://{LOOPBACK}:{self.port}/0"
+
+    def close(self) -> None:
+        """Stop the child (it stops when its stdin closes)."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(5.0)
+
+    def __enter__(self) -> DelayProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve(upstream_port: int, delay: float) -> None:
+    """Proxy until stdin closes, after printing the port."""
+    with DelayProxy(upstream_port, delay=delay) as proxy:
+        print(proxy.port, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]), float(sys.argv[2]))

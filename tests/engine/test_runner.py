@@ -281,6 +281,33 @@ class TestRunnersAreIndependent:
 
 
 class TestObservers:
+    async def test_a_record_sink_gets_each_call_as_the_fields_of_its_record(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        fields: list[tuple[object, ...]] = []
+        runner = IntegrationRunner(registry_of(Probe("a"), Probe("b", "raise")))
+        runner.add_record_sink(fields.append)
+
+        def broken(fields: object) -> None:
+            raise ValueError("sink bug")
+
+        runner.add_record_sink(broken)
+        with caplog.at_level(logging.ERROR, logger="toolkit"):
+            await runner.run_all()
+        by_name = {f[1]: f for f in fields}
+        for record in runner.history:  # the same values, started_at in epoch seconds
+            got = by_name[record.name]
+            assert got[2] == pytest.approx(record.started_at.timestamp(), abs=1e-6)
+            assert got[:2] + got[3:] == (
+                record.run_id, record.name, record.duration_s, record.outcome, record.error,
+                record.state_before, record.state_after, record.fault, record.slow,
+            )  # fmt: skip
+        assert sorted(by_name) == ["a", "b"] and by_name["b"][4] == "error"
+        assert any("broken" in r.getMessage() for r in caplog.records)  # logged, not raised
+        runner.remove_record_sink(fields.append)
+        await runner.run_all()
+        assert len(fields) == 2
+
     async def test_observer_sees_every_call_and_cannot_break_one(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:

@@ -14,7 +14,7 @@ from loopback_redis import RedisServer
 
 from toolkit import CallRecord, Fleet
 from toolkit._fleet.client import Health, connect
-from toolkit._fleet.stream import StreamWriter, encode
+from toolkit._fleet.stream import StreamWriter, XaddPacker, encode
 
 KEY = "ns:toolkit:calls"
 
@@ -48,6 +48,32 @@ def test_encode_keeps_every_field_and_leaves_out_missing_ones() -> None:
         "started_at": repr(at.timestamp()), "duration_s": "0.25", "outcome": "error",
         "state_before": "closed", "state_after": "open", "slow": 1, "error": "boom",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("record", "source"),
+    [
+        (CallRecord(3, "pay", datetime(2030, 1, 1, tzinfo=UTC), 0.25, "ok", None, "closed",
+                    "closed"), "a1b2c3d4"),
+        (CallRecord(12345, "näme", datetime.now(UTC), 1e-7, "error", "boom\r\nü \udcff",
+                    "half-open", "open", "latency 2s", True), None),
+        (CallRecord(0, "x", datetime.now(UTC), 3.0, "timeout", "", "open", "closed", "",
+                    False), "s"),
+    ],
+)  # fmt: skip
+def test_a_record_packed_at_once_is_the_command_of_its_encoded_entry(
+    record: CallRecord, source: str | None
+) -> None:
+    packer = XaddPacker(KEY, 1000)
+    fields = (
+        record.run_id, record.name, record.started_at.timestamp(), record.duration_s,
+        record.outcome, record.error, record.state_before, record.state_after, record.fault,
+        record.slow,
+    )  # fmt: skip
+    for seq in (1, 98765):  # twice: the second from the texts packed the first time
+        expected = packer.pack(encode(record, "web-1", seq, source))
+        assert packer.pack_record(record, "web-1", seq, source) == expected
+        assert packer.pack_fields(fields, "web-1", seq, source) == expected  # type: ignore[arg-type]
 
 
 def test_entries_are_acknowledged_in_order(health: Health) -> None:

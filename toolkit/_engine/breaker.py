@@ -279,8 +279,9 @@ def _fail(exc: BaseException) -> NoReturn:
 def settle(
     cb: SafeBreaker, failure: BaseException | None, ended_at: float | None = None,
     duration: float = 0.0,
-) -> None:  # fmt: skip
-    """Count a finished call: ``failure`` None for success, else the exception to count.
+) -> State:  # fmt: skip
+    """Count a finished call: ``failure`` None for success, else the exception to count;
+    returns the breaker's state after it (as ``storage_state`` would read it).
 
     ``ended_at`` (epoch seconds) and ``duration`` place the call in a time window and
     tell whether it was slow; an opening is dated ``ended_at``. A breaker that was
@@ -293,7 +294,7 @@ def settle(
         current = cb._state_storage.state
         if current == "open":
             note_state(cb, "open")
-            return
+            return "open"
         if cb._state.name != current:
             # Changed elsewhere (another worker, a fleet-wide reset): adopt it quietly.
             # pybreaker's own resync notifies, and a closed state's notification resets
@@ -315,6 +316,7 @@ def settle(
         if after == "open" and cb._memory:
             cb._state_storage.opened_at = datetime.fromtimestamp(end, UTC)
         note_state(cb, after)
+        return after if after in ("closed", "open", "half-open") else "closed"  # type: ignore[return-value]
 
 
 def _replay(cb: SafeBreaker, failure: BaseException | None) -> None:

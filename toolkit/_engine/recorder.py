@@ -26,6 +26,10 @@ from toolkit._engine.tally import CallSink
 logger = logging.getLogger("toolkit")
 
 Observer = Callable[[CallRecord], None]
+CallFields = tuple[int, str, float, float, Outcome, str | None, State, State, str | None, bool]
+"""A call's ``CallRecord`` fields in their order, ``started_at`` in epoch seconds."""
+RecordSink = Callable[[CallFields], None]
+"""Told of every call as its fields: an observer that needs no ``CallRecord`` built."""
 EventObserver = Callable[[BreakerEvent, bool], None]
 """Told of each breaker state change, and whether it was made by hand (trip, reset...)."""
 _now = time.time
@@ -37,6 +41,7 @@ class RunnerRecorder:
     history: CallHistory
     events: EventLog
     _observers: list[Observer]
+    _record_sinks: list[RecordSink]
     _failed_observers: set[int]
     _sinks: list[CallSink]
     _event_observers: list[EventObserver]
@@ -54,6 +59,16 @@ class RunnerRecorder:
                 sink.add(slot.name, outcome, duration)
             except Exception:
                 self._observer_failed(sink)
+        if self._record_sinks:
+            fields = (
+                run_id, slot.name, started_at, duration, outcome, error, before, after, fault,
+                slow,
+            )  # fmt: skip
+            for record_sink in list(self._record_sinks):
+                try:
+                    record_sink(fields)
+                except Exception:
+                    self._observer_failed(record_sink)
         if self._observers:
             record = CallRecord(
                 run_id, slot.name, datetime.fromtimestamp(started_at, UTC), duration, outcome,
@@ -130,6 +145,16 @@ class RunnerRecorder:
     def remove_observer(self, observer: Observer) -> None:
         """Stop calling ``observer``."""
         self._observers.remove(observer)
+
+    def add_record_sink(self, sink: RecordSink) -> None:
+        """Call ``sink(fields)`` after every call with its ``CallFields``: an observer that
+        costs the call no record (the fleet's call stream packs the fields elsewhere);
+        what it raises is logged, not raised."""
+        self._record_sinks.append(sink)
+
+    def remove_record_sink(self, sink: RecordSink) -> None:
+        """Stop telling ``sink``."""
+        self._record_sinks.remove(sink)
 
     def add_event_observer(self, observer: EventObserver) -> None:
         """Call ``observer(event, by_hand)`` after every breaker state change (``by_hand``: a

@@ -31,7 +31,7 @@ from toolkit._engine.controls import RunnerControls
 from toolkit._engine.errors import ConfigError, IntegrationTimeoutError, UnknownIntegrationError
 from toolkit._engine.history import DEFAULT_MAXLEN, CallHistory, EventLog, Outcome, State
 from toolkit._engine.policy import Policy
-from toolkit._engine.recorder import EventObserver, Observer
+from toolkit._engine.recorder import EventObserver, Observer, RecordSink
 from toolkit._engine.registry import IntegrationRegistry
 from toolkit._engine.results import IntegrationResult, IntegrationResults, IntegrationSection
 from toolkit._engine.slot import (
@@ -130,6 +130,7 @@ class IntegrationRunner(RunnerControls):
         _check_policy_names(self._overrides, self._slots, registry)
         self._runs = itertools.count(1)
         self._observers: list[Observer] = []
+        self._record_sinks: list[RecordSink] = []
         self._failed_observers: set[int] = set()
         self._sinks: list[CallSink] = []
         self._event_observers: list[EventObserver] = []
@@ -322,11 +323,13 @@ class IntegrationRunner(RunnerControls):
             slot.flight = None
         error = describe_failure(slot, failure)
         try:
+            after: State
             with _breaker.batch(slot.breaker):
-                if not slot.isolated:  # isolated by hand meanwhile: it stays so, uncounted
+                if slot.isolated:  # isolated by hand meanwhile: it stays so, uncounted
+                    after = "isolated"
+                else:
                     end = flight.started_at + duration
-                    _breaker.settle(slot.breaker, failure, end, duration)
-                after = self._state_of(slot)
+                    after = _breaker.settle(slot.breaker, failure, end, duration)
             slow = (
                 outcome == "ok"
                 and slot.policy.slow_after is not None

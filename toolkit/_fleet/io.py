@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 from collections.abc import Iterable, Sequence
@@ -154,12 +155,20 @@ class RedisIO:
         count = _size(commands)
         if not count or not self.health.ok:
             return None
-        future = self.submit(commands)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[list[Any] | None] = loop.create_future()
+
+        def landed(done: concurrent.futures.Future[list[Any] | None]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_hand_over, waiter, done)
+
+        self.submit(commands).add_done_callback(landed)
         bound = self.bound(count)
         try:
-            # shielded: once submitted, the exchange is sent whatever happens to this
-            # await (a deadline missed, a run cancelled); its late replies are dropped
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), bound)
+            # the exchange is sent whatever happens to this await (a deadline missed, a
+            # run cancelled): its late replies are read in the thread and dropped
+            async with asyncio.timeout(bound):
+                return await waiter
         except TimeoutError:
             self.tracker.forget()
             self.health.failed(
@@ -195,3 +204,16 @@ class RedisIO:
 
 def _size(commands: Sequence[Command | Packed] | Plan) -> int:
     return commands.size if isinstance(commands, Plan) else len(commands)
+
+
+def _hand_over(
+    waiter: asyncio.Future[list[Any] | None], done: concurrent.futures.Future[list[Any] | None]
+) -> None:
+    """On the loop: the exchange's outcome to whoever still awaits it."""
+    if waiter.done():
+        return
+    exc = done.exception()
+    if exc is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(done.result())

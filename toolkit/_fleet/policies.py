@@ -15,7 +15,7 @@ sent again until it changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from toolkit._engine.policy import Policy
 
 logger = logging.getLogger("toolkit")
+SETTLED_KEPT = 16
+"""How many runs' lists of breakers ``due_in_run`` remembers as settled."""
 
 Due = tuple[RedisBreakerStorage, tuple["Policy", int]]
 """A breaker's storage, and the policy to publish for it with the storage's ``losses`` now."""
@@ -51,10 +53,16 @@ class PolicyPublisher:
     (``RedisBreakerStorage.published``: per breaker, so two runners on one storage
     keep theirs apart)."""
 
-    def __init__(self, namespace: str, worker: str) -> None:
+    def __init__(
+        self, namespace: str, worker: str, losses: Callable[[], int] = lambda: 0
+    ) -> None:
         self.namespace = namespace
         self.worker = worker
         self._complained = False
+        self._losses = losses
+        self._settled: dict[int, tuple[list[Any], list[Any], int]] = {}
+        """Per list of breakers found with nothing due: the list, their policies then,
+        and the storage's losses then (the same again: nothing is due still)."""
 
     def command(self, name: str, policy: Policy) -> Command:
         """The ``HSET`` that publishes ``policy`` for ``name``."""
@@ -65,6 +73,23 @@ class PolicyPublisher:
     def commands(self, due: Sequence[Due]) -> list[Command]:
         """The ``HSET`` of each of ``due``."""
         return [self.command(storage.keys.name, now[0]) for storage, now in due]
+
+    def due_in_run(self, breakers: list[pybreaker.CircuitBreaker]) -> list[Due]:
+        """``due`` for a run's breakers: found at once to be none when none was due the
+        last time and neither a policy nor a loss changed since (a run's usual case)."""
+        policies = [getattr(cb, "policy", None) for cb in breakers]
+        losses = self._losses()
+        seen = self._settled.get(id(breakers))
+        if seen is not None and seen[0] is breakers and seen[2] == losses and seen[1] == policies:
+            return []
+        out = self.due(breakers)
+        if out:
+            self._settled.pop(id(breakers), None)
+        else:
+            if len(self._settled) >= SETTLED_KEPT:
+                del self._settled[next(iter(self._settled))]
+            self._settled[id(breakers)] = (breakers, policies, losses)
+        return out
 
     def due(self, breakers: Sequence[pybreaker.CircuitBreaker]) -> list[Due]:
         """Those of ``breakers`` whose policy Redis may not hold as it is now."""
@@ -120,7 +145,7 @@ class RunPolicies:
     def write_commands(self, names: Sequence[str]) -> Sequence[Command]:
         """An ``HSET`` per policy Redis may not hold as it is (decided after the run's
         read, which counts the breakers Redis lost)."""
-        self._sending = self._publisher.due(self._breakers)
+        self._sending = self._publisher.due_in_run(self._breakers)
         return self._publisher.commands(self._sending)
 
     def write_replies(self, names: Sequence[str], replies: Sequence[Any] | None) -> None:

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from toolkit._engine.errors import ConfigError
-from toolkit._engine.history import CallRecord
+from toolkit._engine.recorder import CallFields
 from toolkit._fleet.breaker import RedisBreakerStorage
 from toolkit._fleet.client import SOCKET_TIMEOUT, DirectConnection, Health, connect
 from toolkit._fleet.io import DEADLINE, RedisIO
@@ -133,9 +133,9 @@ class RedisStorage:
         self._seq = itertools.count(1)
         self.source = secrets.token_hex(4)
         """Random per storage: with ``seq``, tells its records from another's of one worker name."""
-        self._observers: dict[int, Callable[[CallRecord], None] | None] = {}
+        self._observers: dict[int, Callable[[CallFields], None] | None] = {}
         """Attached runners, by id: the observer streaming each one's calls (None: not streamed)."""
-        self._policies = PolicyPublisher(self.namespace, self.worker)
+        self._policies = PolicyPublisher(self.namespace, self.worker, lambda: self.lost)
         self._groups: dict[tuple[Any, ...], Group] = {}
 
     def state_storage(self, name: str) -> RedisBreakerStorage:
@@ -199,20 +199,20 @@ class RedisStorage:
         publisher.sent(due, self.io.call(publisher.commands(due), timeout=1.0))
         stream, worker, seq, source = self.stream, self.worker, self._seq, self.source
         self._observers[id(runner)] = None
-        if stream is None:  # a runner's observers cost each call; none unless streaming
+        if stream is None:  # a runner's record sinks cost each call; none unless streaming
             return
 
-        def observe(record: CallRecord) -> None:
-            stream.append_record(record, worker, next(seq), source)
+        def observe(fields: CallFields) -> None:
+            stream.append_fields(fields, worker, next(seq), source)
 
         self._observers[id(runner)] = observe
-        runner.add_observer(observe)
+        runner.add_record_sink(observe)
 
     def detach(self, runner: IntegrationRunner) -> None:
         """Stop streaming ``runner``'s calls and send what is queued (called on close)."""
         observe = self._observers.pop(id(runner), None)
         if observe is not None:
-            runner.remove_observer(observe)
+            runner.remove_record_sink(observe)
         self.flush(timeout=2.0)
 
     # -------------------------------------------------------------- lifecycle

@@ -19,11 +19,13 @@ import atexit
 import logging
 import threading
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
 from toolkit._engine.history import CallRecord
+from toolkit._engine.recorder import CallFields
 from toolkit._fleet.client import DirectConnection, Health, describe
 
 logger = logging.getLogger("toolkit")
@@ -76,6 +78,62 @@ class XaddPacker:
     def __init__(self, key: str, maxlen: int) -> None:
         self._head = b"".join(bulk(a) for a in ("XADD", key, "MAXLEN", "~", maxlen, "*"))
         self._names: dict[str, bytes] = {}
+        self._writers: dict[tuple[str, str | None], bytes] = {}
+        self._texts: dict[str, bytes] = {}
+
+    def pack_record(
+        self, record: CallRecord, worker: str, seq: int, source: str | None = None
+    ) -> bytes:
+        """``pack(encode(record, worker, seq, source))``, byte for byte, in a third of the
+        time: the writer's fields and the texts that repeat (names, outcomes, states) are
+        packed once (the stream thread packs a record per guarded call)."""
+        return self._pack_call(
+            record.run_id, record.name, repr(record.started_at.timestamp()), record.duration_s,
+            record.outcome, record.error, record.state_before, record.state_after,
+            record.fault, record.slow, worker, seq, source,
+        )  # fmt: skip
+
+    def pack_fields(
+        self, fields: CallFields, worker: str, seq: int, source: str | None = None
+    ) -> bytes:
+        """``pack_record`` of the record a runner's record sink was given the fields of."""
+        run_id, name, started_at, duration, outcome, error, before, after, fault, slow = fields
+        started = repr(datetime.fromtimestamp(started_at, UTC).timestamp())  # as a record's
+        return self._pack_call(
+            run_id, name, started, duration, outcome, error, before, after, fault, slow,
+            worker, seq, source,
+        )  # fmt: skip
+
+    def _pack_call(
+        self, run_id: int, name: str, started: str, duration_s: float, outcome: str,
+        error: str | None, state_before: str, state_after: str, fault: str | None,
+        slow: bool, worker: str, seq: int, source: str | None,
+    ) -> bytes:  # fmt: skip
+        writer = self._writers.get((worker, source))
+        if writer is None:
+            parts = [bulk("worker"), bulk(worker)]
+            if source is not None:
+                parts += [bulk("source"), bulk(source)]
+            writer = self._writers[(worker, source)] = b"".join(parts)
+        texts = self._texts
+        text = texts.get
+        name_ = text(name) or texts.setdefault(name, bulk(name))
+        outcome_ = text(outcome) or texts.setdefault(outcome, bulk(outcome))
+        before = text(state_before) or texts.setdefault(state_before, bulk(state_before))
+        after = text(state_after) or texts.setdefault(state_after, bulk(state_after))
+        started_ = started.encode()
+        duration = repr(duration_s).encode()
+        count = 10 + (source is not None) + (error is not None) + (fault is not None)
+        packed = _RECORD % (
+            6 + 2 * count, self._head, writer, len(b"%d" % seq), seq,
+            len(b"%d" % run_id), run_id, name_, len(started_), started_,
+            len(duration), duration, outcome_, before, after, 1 if slow else 0,
+        )  # fmt: skip
+        if error is not None:
+            packed += b"$5\r\nerror\r\n" + bulk(error)
+        if fault is not None:
+            packed += b"$5\r\nfault\r\n" + bulk(fault)
+        return packed
 
     def pack(self, entry: Entry) -> bytes:
         """The command appending ``entry``."""
@@ -88,6 +146,14 @@ class XaddPacker:
             parts.append(packed)
             parts.append(bulk(value))
         return b"".join(parts)
+
+
+_RECORD = (
+    b"*%d\r\n%b%b$3\r\nseq\r\n$%d\r\n%d\r\n$6\r\nrun_id\r\n$%d\r\n%d\r\n$4\r\nname\r\n%b"
+    b"$10\r\nstarted_at\r\n$%d\r\n%b\r\n$10\r\nduration_s\r\n$%d\r\n%b\r\n$7\r\noutcome\r\n%b"
+    b"$12\r\nstate_before\r\n%b$11\r\nstate_after\r\n%b$4\r\nslow\r\n$1\r\n%d\r\n"
+)
+"""A call record's XADD after its head and writer fields, in ``encode``'s order."""
 
 
 class StreamWriter:
@@ -129,6 +195,13 @@ class StreamWriter:
     ) -> None:
         """Queue one call record; it is encoded by the writer's thread, off the caller's."""
         self._put(("record", (record, worker, seq, source)))
+
+    def append_fields(
+        self, fields: CallFields, worker: str, seq: int, source: str | None = None
+    ) -> None:
+        """Queue one call given as a record sink's fields (no record built on the caller's
+        thread); packed by the writer's thread."""
+        self._put(("fields", (fields, worker, seq, source)))
 
     def _put(self, item: tuple[str, Any]) -> None:
         with self._cond:
@@ -249,8 +322,10 @@ class StreamWriter:
 
     def _pack(self, item: tuple[str, Any]) -> bytes:
         kind, payload = item
-        if kind == "record":  # encoded here, off the thread that made the call
-            return self.packer.pack(encode(*payload))
+        if kind == "fields":  # packed here, off the thread that made the call
+            return self.packer.pack_fields(*payload)
+        if kind == "record":
+            return self.packer.pack_record(*payload)
         return self.packer.pack(payload)
 
     def _complain(self, what: str) -> None:

@@ -225,6 +225,9 @@ class SharedWindows:
 
     def read_commands(self, names: Sequence[str]) -> Sequence[Command]:
         """One script call reading the window of every shared-window breaker of the run."""
+        if not self._windows:
+            self._asked = []
+            return []
         now = self.clock()
         wanted = set(names)
         self._asked = [w for w in list(self._windows.values()) if w.name in wanted]
