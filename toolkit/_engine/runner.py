@@ -16,6 +16,7 @@ ends, ``fetch`` is not called again: each call is answered at once as a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import logging
@@ -50,6 +51,8 @@ logger = logging.getLogger("toolkit")
 
 _perf = time.perf_counter
 _now = time.time
+_SERVED = contextlib.nullcontext()
+"""A step's batch inside a storage run that serves the breakers' reads: nothing to do."""
 
 
 class IntegrationRunner(RunnerControls):
@@ -160,10 +163,12 @@ class IntegrationRunner(RunnerControls):
         run_id = next(self._runs)
         loop = asyncio.get_running_loop()
         slots = list(self._slots.values())
-        async with self._storage_run(slots):  # one read before, one write after
+        run = self._storage_run(slots)
+        served = getattr(run, "serves", False) is True
+        async with run:  # one read before, one write after
             token = current_runner.set(self)  # the calls' tasks inherit it
             try:
-                items = [self._start(slot, run_id, loop) for slot in slots]
+                items = [self._start(slot, run_id, loop, served) for slot in slots]
             finally:
                 current_runner.reset(token)
             await self._await([i for i in items if isinstance(i, Flight)])
@@ -180,10 +185,12 @@ class IntegrationRunner(RunnerControls):
             return await self._run_one(slot)
 
     async def _run_one(self, slot: Slot) -> IntegrationResult:
-        async with self._storage_run([slot]):
+        run = self._storage_run([slot])
+        served = getattr(run, "serves", False) is True
+        async with run:
             token = current_runner.set(self)
             try:
-                item = self._start(slot, next(self._runs), asyncio.get_running_loop())
+                item = self._start(slot, next(self._runs), asyncio.get_running_loop(), served)
             finally:
                 current_runner.reset(token)
             if isinstance(item, Flight):
@@ -205,15 +212,16 @@ class IntegrationRunner(RunnerControls):
         return begin_run(self.storage, calls)
 
     def _start(
-        self, slot: Slot, run_id: int, loop: asyncio.AbstractEventLoop
+        self, slot: Slot, run_id: int, loop: asyncio.AbstractEventLoop, served: bool = False
     ) -> Flight | IntegrationResult:
-        """Join the call in flight, answer for an open breaker, or launch a new call."""
+        """Join the call in flight, answer for an open breaker, or launch a new call
+        (``served``: inside a storage run that serves the breaker's reads)."""
         flight = slot.flight
         if flight is not None:
             flight.waiters += 1
             return flight
         t0, now = _perf(), _now()
-        with _breaker.batch(slot.breaker):
+        with _SERVED if served else _breaker.batch(slot.breaker):
             admitted = "isolated" if slot.isolated else _breaker.admit(slot.breaker, now)
         if isinstance(admitted, float) or admitted in ("isolated", _breaker.TRIAL_ELSEWHERE):
             return self._refuse(slot, run_id, t0, now, admitted)
@@ -227,6 +235,7 @@ class IntegrationRunner(RunnerControls):
             slot, run_id, before, now, t0, loop.time() + slot.policy.timeout + self.grace,
             active.fault.label if active else None,
         )  # fmt: skip
+        flight.served = served
         slot.flight = flight
         self._control_version += 1  # a display shows "running" without waiting for the end
         flight.task = loop.create_task(self._fly(flight), name=f"toolkit:{slot.name}")
@@ -324,7 +333,7 @@ class IntegrationRunner(RunnerControls):
         error = describe_failure(slot, failure)
         try:
             after: State
-            with _breaker.batch(slot.breaker):
+            with _SERVED if flight.served else _breaker.batch(slot.breaker):
                 if slot.isolated:  # isolated by hand meanwhile: it stays so, uncounted
                     after = "isolated"
                 else:

@@ -74,6 +74,8 @@ class Flight:
     result: IntegrationResult | None = None
     waiters: int = 1
     watchers: list[Any] = field(default_factory=list)
+    served: bool = False
+    """Launched inside a storage run that serves its breakers' reads (no batch needed)."""
 
 
 def classify(name: str, value: object) -> tuple[Outcome, BaseException | None, IntegrationResult]:

@@ -63,7 +63,11 @@ class MemoryStorage:
 
 
 class StorageRun(Protocol):
-    """One run's storage I/O: one read before its calls launch, one write after they settle."""
+    """One run's storage I/O: one read before its calls launch, one write after they settle.
+
+    ``serves`` (optional, False when absent): inside the run, its breakers' reads on the
+    run's thread come from the run's read, so a step needs no ``batch()`` of its own.
+    """
 
     async def __aenter__(self) -> Any:
         """Read every breaker of the run at once (bounded by the storage's deadline)."""
@@ -76,6 +80,8 @@ class StorageRun(Protocol):
 
 class _NoRun:
     """The run of a storage without ``begin_run``: nothing to read or send."""
+
+    serves = False
 
     async def __aenter__(self) -> None:
         return None

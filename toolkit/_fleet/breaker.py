@@ -98,6 +98,7 @@ class _Batch:
         if depth == 0 and not storage._deferred():
             storage._refresh()  # may raise (an interrupt): nothing is served yet
         storage._serving[ident] = depth + 1
+        storage._served_by = ident
 
     def __exit__(self, *exc: object) -> None:
         self._storage.unserve()
@@ -142,6 +143,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._serving: dict[int, int] = {}
+        self._served_by = 0
         """Per thread, the batches and runs that serve its reads from ``_snap`` (see ``serve``)."""
         self._batch = _Batch(self)
         self._complained: set[str] = set()
@@ -173,6 +175,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         threads still read Redis; writes outside the run are still sent at once."""
         ident = get_ident()
         self._serving[ident] = self._serving.get(ident, 0) + 1
+        self._served_by = ident
 
     def unserve(self) -> None:
         """Undo one ``serve`` (or batch) of this thread."""
@@ -181,6 +184,8 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         if depth:
             serving[ident] = depth
         else:
+            if self._served_by == ident:
+                self._served_by = 0
             del serving[ident]
 
     def _batched(self) -> bool:
@@ -407,7 +412,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def state(self) -> str:
         """The breaker's state: closed, open or half-open."""
-        return (self._snap if get_ident() in self._serving else self._current()).state
+        return (self._snap if self._served_by == get_ident() else self._current()).state
 
     @state.setter
     def state(self, state: str) -> None:
@@ -427,7 +432,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def isolated(self) -> bool:
         """True while the breaker is held open until reset, in every worker."""
-        return (self._snap if get_ident() in self._serving else self._current()).isolated
+        return (self._snap if self._served_by == get_ident() else self._current()).isolated
 
     @isolated.setter
     def isolated(self, value: bool) -> None:
@@ -452,7 +457,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def counter(self) -> int:
         """Consecutive failures."""
-        return (self._snap if get_ident() in self._serving else self._current()).fail_counter
+        return (self._snap if self._served_by == get_ident() else self._current()).fail_counter
 
     def increment_counter(self) -> None:
         """Count one more failure (outside a run, the new count comes back with the reply)."""
@@ -464,7 +469,10 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         """Set the failure count to zero."""
         snap = self._snap
         garbage = snap.problems and any(p.startswith("fail_counter") for p in snap.problems)
-        if snap.fail_counter == 0 and not garbage and (self._batched() or self._deferred()):
+        if (
+            snap.fail_counter == 0 and not garbage
+            and (self._served_by == get_ident() or self._batched() or self._deferred())
+        ):  # fmt: skip
             return
         self._update(fail_counter=0)
         self._write([("SET", self.keys.fail_counter, 0)])
@@ -472,7 +480,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def success_counter(self) -> int:
         """Consecutive successes while half-open."""
-        return (self._snap if get_ident() in self._serving else self._current()).success_counter
+        return (self._snap if self._served_by == get_ident() else self._current()).success_counter
 
     def increment_success_counter(self) -> None:
         """Count one more success while half-open."""
@@ -495,7 +503,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         One more than ``FUTURE_SLACK`` seconds ahead of this worker's clock reads as
         the moment this worker first saw it so, and the wait is its own reset_timeout.
         """
-        seconds = (self._snap if get_ident() in self._serving else self._current()).opened_at
+        seconds = (self._snap if self._served_by == get_ident() else self._current()).opened_at
         if not seconds:
             self._future_since = None
             return None

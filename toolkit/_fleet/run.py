@@ -96,6 +96,9 @@ class Group:
 class FleetRun:
     """The read before a run's calls and the write after them (an async context manager)."""
 
+    serves = True
+    """Inside, on the run's thread, every breaker of it reads from the run's read."""
+
     def __init__(
         self,
         io: RedisIO,
@@ -133,6 +136,7 @@ class FleetRun:
         for storage in group.storages:  # RedisBreakerStorage.serve, inlined: 1,000 a run
             serving = storage._serving
             serving[ident] = serving.get(ident, 0) + 1
+            storage._served_by = ident
         self._token = ACTIVE.set(group.members)
         return self
 
@@ -167,6 +171,8 @@ class FleetRun:
                 if depth:
                     serving[ident] = depth
                 else:
+                    if storage._served_by == ident:
+                        storage._served_by = 0
                     del serving[ident]
         writes = self._outbox.drain()
         parts = [self._ask(ext, "write_commands") for ext in self._extensions]
