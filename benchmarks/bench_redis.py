@@ -59,7 +59,7 @@ from toolkit._fleet.keys import BreakerKeys, registry_key, stream_key
 from toolkit.fleet_demo import LocalRedis
 
 INTEGRATIONS = 1_000
-REPEATS = 9
+REPEATS = 15
 PINGS = 500
 WORKERS = 8
 PER_WORKER = 500
@@ -263,28 +263,36 @@ def runs(url: str, raw: redis.Redis, server_port: int) -> None:
         "\n3. the same through a proxy delaying every reply (a process of its own, as a slow"
         " network\n   takes no time from the worker); goal: <= memory + 4 x the delay"
     )
+    print("   (each Redis run alternates with a memory run, its baseline, as in 2.)")
+    baseline = IntegrationRunner(registry(INTEGRATIONS), storage=MemoryStorage(), timeout=5.0)
+    baseline.run_all_sync()
     for delay in (0.001, 0.010):
         with DelayProcess(server_port, delay) as proxy:
+            added = ping_s(proxy.url) - ping
             storage = RedisStorage(proxy.url, "bench4", record_calls=False)
             runner = IntegrationRunner(registry(INTEGRATIONS), storage=storage, timeout=5.0)
             runner.run_all_sync()
             runner.run_all_sync()
             trips = storage.io.round_trips
-            samples = [timed(runner.run_all_sync) for _ in range(REPEATS)]
+            samples, bases = [], []
+            for _ in range(REPEATS):
+                bases.append(timed(baseline.run_all_sync))
+                samples.append(timed(runner.run_all_sync))
             trips = storage.io.round_trips - trips
-            run = statistics.median(samples)
+            run, base = statistics.median(samples), statistics.median(bases)
             outcomes = Counter(r.outcome for r in runner.history)
             shared = storage.available
-            limit = memory + 4 * delay
+            limit = base + 4 * delay
             print(
-                f"   +{delay * 1000:g} ms: run {run * 1000:.1f} ms, limit {limit * 1000:.1f} ms "
-                f"({'ok' if run <= limit else 'OVER'}); "
-                f"added {(run - memory) / delay:.2f} x delay; "
+                f"   +{delay * 1000:g} ms (a PING through it: +{added * 1000:.2f} ms): run "
+                f"{run * 1000:.1f} ms, memory {base * 1000:.1f} ms, limit {limit * 1000:.1f} ms "
+                f"({'ok' if run <= limit else 'OVER'}); added {(run - base) / delay:.2f} x delay; "
                 f"round trips/run {trips / REPEATS:.2f}; "
                 f"outcomes {dict(outcomes)}; Redis shared throughout: {shared}"
             )
             runner.close()
             storage.close()
+    baseline.close()
 
 
 # ------------------------------------------------------------------------- 4. fleet
