@@ -16,6 +16,7 @@ from toolkit import (
     IntegrationResults,
     IntegrationRunner,
 )
+from toolkit._engine.recorder import CallFields
 
 
 class TestIntegrationRunner:
@@ -284,7 +285,7 @@ class TestObservers:
     async def test_a_record_sink_gets_each_call_as_the_fields_of_its_record(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
-        fields: list[tuple[object, ...]] = []
+        fields: list[CallFields] = []
         runner = IntegrationRunner(registry_of(Probe("a"), Probe("b", "raise")))
         runner.add_record_sink(fields.append)
 

@@ -73,7 +73,7 @@ def test_a_record_packed_at_once_is_the_command_of_its_encoded_entry(
     for seq in (1, 98765):  # twice: the second from the texts packed the first time
         expected = packer.pack(encode(record, "web-1", seq, source))
         assert packer.pack_record(record, "web-1", seq, source) == expected
-        assert packer.pack_fields(fields, "web-1", seq, source) == expected  # type: ignore[arg-type]
+        assert packer.pack_fields(fields, "web-1", seq, source) == expected
 
 
 def test_entries_are_acknowledged_in_order(health: Health) -> None:
