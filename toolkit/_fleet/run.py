@@ -23,14 +23,13 @@ import logging
 import time
 from collections.abc import Sequence
 from contextvars import Token
-from threading import get_ident
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pybreaker
 import redis
 
 from toolkit._fleet import scripts
-from toolkit._fleet.breaker import RedisBreakerStorage
+from toolkit._fleet.breaker import RedisBreakerStorage, serve_all, unserve_all
 from toolkit._fleet.io import Command, Packed, RedisIO
 from toolkit._fleet.outbox import ACTIVE, Outbox, Write
 from toolkit._fleet.scripts import CLEAN
@@ -132,11 +131,7 @@ class FleetRun:
             got = None if replies is None else replies[offset : offset + len(part)]
             offset += len(part)
             self._tell(ext, "read_replies", got)
-        ident = get_ident()
-        for storage in group.storages:  # RedisBreakerStorage.serve, inlined: 1,000 a run
-            serving = storage._serving
-            serving[ident] = serving.get(ident, 0) + 1
-            storage._served_by = ident
+        serve_all(group.storages)  # the calls' reads come from this read
         self._token = ACTIVE.set(group.members)
         return self
 
@@ -164,16 +159,7 @@ class FleetRun:
         if self._token is not None:
             ACTIVE.reset(self._token)
             self._token = None
-            ident = get_ident()
-            for storage in self._group.storages:  # RedisBreakerStorage.unserve, inlined
-                serving = storage._serving
-                depth = serving[ident] - 1
-                if depth:
-                    serving[ident] = depth
-                else:
-                    if storage._served_by == ident:
-                        storage._served_by = 0
-                    del serving[ident]
+            unserve_all(self._group.storages)
         writes = self._outbox.drain()
         parts = [self._ask(ext, "write_commands") for ext in self._extensions]
         commands: list[Command] = [s.load() for s in _scripts_of(writes)]
