@@ -5,9 +5,12 @@ it sends, through the I/O thread (io.py), one pipeline: one read script over eve
 (its five keys, and the trial lease when its trial is due) and whatever the run's
 extensions add. Inside, admit and settle are served from that read and their writes
 queue in the storage's outbox. Leaving sends every queued write, and the extensions'
-writes, in one more pipeline. A run of any number of integrations therefore costs at
-most two round trips (one when nothing changed), ``run_one`` the same; neither waits
-longer than the storage's deadline, and a run that gets no answer in time goes on
+writes, in one more pipeline. With client tracking (tracking.py) the read leaves out
+every breaker Redis has not reported changed since it was last read, and is a PING
+when none has; a change reported while the read travelled is read again by a second
+exchange. A run of any number of integrations therefore costs at most three round
+trips (one when nothing changed), ``run_one`` at most two (a run of one breaker
+always reads it); none waits longer than the storage's deadline, and a run that gets no answer in time goes on
 from each breaker's local state (Redis then counts as unreachable until it answers
 in time again).
 
