@@ -64,6 +64,8 @@ def test_workers_run_through_a_failover_and_a_trip_after_it_reaches_them_all(
             assert not all(shared for _, _, shared in during)  # ...without the dead primary
             rejoined = next(t for t, _, shared in worker.runs if t > switched and shared)
             assert rejoined - killed <= (switched - killed) + 1.0  # failover time + 1 s
+            # the new primary tracks the worker's reads: the trip below reaches it by a push
+            assert worker.storage.io.tracker.active and worker.storage.io.tracker.enabled
         with Fleet(url, "ns") as fleet:
             assert fleet.status("pay").state == "closed"
             fleet.trip("pay")

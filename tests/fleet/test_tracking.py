@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +19,7 @@ from probes import Probe, registry_of
 from redis_counting import command_counts, commands_during
 
 from toolkit import IntegrationRunner, RedisStorage
+from toolkit._fleet import io as fleet_io
 from toolkit._fleet import run as fleet_run
 from toolkit._fleet.tracking import Tracker
 
@@ -101,6 +106,151 @@ def test_a_change_made_while_the_read_travels_is_read_again_before_calls_launch(
     worker.runner.run_all_sync()
     assert changed and worker.storage.io.round_trips - trips == 2  # the PING, then p3 again
     assert worker.calls()["p3"] == 2 and worker.runner.status("p3").state == "open"
+
+
+class PingExtension:
+    """A run extension that adds one command to every run's read (as shared windows do)."""
+
+    def read_commands(self, names: Any) -> list[tuple[str, ...]]:
+        return [("PING",)]
+
+    def read_replies(self, names: Any, replies: Any) -> None:
+        self.replies = replies
+
+    def write_commands(self, names: Any) -> list[tuple[str, ...]]:
+        return []
+
+    def write_replies(self, names: Any, replies: Any) -> None:
+        pass
+
+
+def test_a_change_after_redis_ran_the_read_is_never_taken_for_clean(
+    redis_server: RedisServer, raw: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    """The read's pipeline is split just after the read script: another worker opens p3
+    after Redis read it, while the rest of the pipeline (an extension's PING) is still
+    to come. The push about it must not count as one the read saw."""
+    worker = Worker(redis_server.url, deadline=2.0, socket_timeout=2.0)  # the split: 0.1 s
+    request.addfinalizer(worker.close)
+    worker.runner.run_all_sync()
+    worker.runner.run_all_sync()
+    extension = PingExtension()
+    worker.storage.add_run_extension(extension)
+    raw.set("ns:p3:pybreaker:fail_counter", 0)  # p3 is read again by the next run
+    pieces: list[bytes] = []
+
+    pack = fleet_io.pack
+
+    def recording(command: Any) -> bytes:
+        piece = pack(command)
+        pieces.append(piece)
+        return piece
+
+    monkeypatch.setattr(fleet_io, "pack", recording)
+    conn = worker.storage.io._direct._conn
+    send = conn.send_packed_command
+    split: list[bool] = []
+
+    def split_after_the_script(packed: Any, check_health: bool = True) -> None:
+        data = b"".join(packed) if isinstance(packed, list) else packed
+        script = next((p for p in pieces if b"EVALSHA" in p[:40]), None)
+        if split or script is None or script not in data:
+            send(packed, check_health=check_health)
+            return
+        split.append(True)
+        cut = data.index(script) + len(script)
+        send([data[:cut]], check_health=False)
+        time.sleep(0.05)  # Redis has run the script over p3
+        open_elsewhere(raw, "p3")
+        time.sleep(0.05)  # the push about p3 is on its way
+        if data[cut:]:
+            send([data[cut:]], check_health=False)
+
+    monkeypatch.setattr(conn, "send_packed_command", split_after_the_script)
+    worker.runner.run_all_sync()
+    assert split and extension.replies == [b"PONG"]
+    monkeypatch.setattr(conn, "send_packed_command", send)
+    worker.runner.run_all_sync()  # the push says p3 changed after the read: read again
+    assert worker.runner.status("p3").state == "open"
+    assert worker.calls()["p3"] == 3  # the open breaker answered this run's call itself
+
+
+def test_a_full_tracking_table_never_hides_a_change_with_shared_windows(
+    redis_server: RedisServer, raw: redis.Redis
+) -> None:
+    """Redis forgets the keys it tracks beyond ``tracking-table-max-keys``, telling the
+    client as if they changed: a breaker read before that must be read again, even with
+    shared windows' commands in the read's pipeline."""
+    raw.config_set("tracking-table-max-keys", 50)  # fewer than twenty breakers' keys
+    storage = RedisStorage(redis_server.url, "ns", worker="w", record_calls=False)
+    probes = [Probe(name, "ok") for name in NAMES]
+    window = {"window_s": 60.0, "min_calls": 4, "failure_rate": 0.7, "shared_window": True}
+    runner = IntegrationRunner(
+        registry_of(*probes), storage=storage, fail_max=3, reset_timeout=60.0,
+        policies={name: window for name in NAMES},
+    )  # fmt: skip
+    try:
+        for _ in range(4):
+            runner.run_all_sync()
+        for name in ("p1", "p9", "p15"):
+            open_elsewhere(raw, name)
+            runner.run_all_sync()
+            assert runner.status(name).state == "open", name
+        called = [p.calls for p in probes if p.name in ("p1", "p9", "p15")]
+        assert called == [4, 5, 6]  # none called again once opened
+    finally:
+        runner.close()
+        storage.close()
+
+
+def test_a_process_with_many_descriptors_drains_pushes(redis_server: RedisServer) -> None:
+    """``select`` refuses a descriptor above 1023; a service holding that many files or
+    sockets still reads its pushes (and Redis still counts as available)."""
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        made = Worker(redis_server.url)
+        try:
+            made.runner.run_all_sync()
+            assert made.storage.io._direct._conn._sock.fileno() > 1024
+            seen = []
+            for _ in range(4):
+                made.runner.run_all_sync()
+                seen.append(made.storage.available)
+            assert seen == [True] * 4
+        finally:
+            made.close()
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+def test_another_task_reads_redis_while_a_run_is_in_flight(
+    redis_server: RedisServer, raw: redis.Redis
+) -> None:
+    """Only a run's own tasks are answered from its read: a dashboard's refresh or a
+    control on the same event loop sees what Redis holds now."""
+    probes = [Probe("slow", "sleep", delay=0.4), Probe("b", "ok"), Probe("c", "ok")]
+    storage = RedisStorage(redis_server.url, "ns", worker="w", record_calls=False)
+    runner = IntegrationRunner(
+        registry_of(*probes), storage=storage, fail_max=3, reset_timeout=60.0
+    )
+    try:
+        runner.run_all_sync()
+        runner.run_all_sync()
+
+        async def during_a_run() -> str:
+            run = asyncio.create_task(runner.run_all())
+            await asyncio.sleep(0.1)  # the run's calls are in flight
+            open_elsewhere(raw, "b")
+            seen = runner.status("b").state
+            await run
+            return seen
+
+        assert asyncio.run(during_a_run()) == "open"
+    finally:
+        runner.close()
+        storage.close()
 
 
 def test_a_plain_pybreaker_opening_reaches_a_tracked_worker(
@@ -194,6 +344,47 @@ def test_a_redis_that_refuses_tracking_is_read_whole_every_run(
     said = [r.getMessage() for r in caplog.records if "does not track keys" in r.getMessage()]
     why = "HELLO 3 was refused" if refusal == "no HELLO" else "CLIENT TRACKING was refused"
     assert len(said) == 1 and why in said[0]
+
+
+def test_a_redis_busy_with_a_script_at_reconnect_is_tracked_once_it_answers(
+    redis_server: RedisServer, raw: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``BUSY`` (a long script) while the I/O connection reconnects is Redis unable to
+    answer now: the run goes on locally and tracking is back once Redis answers, rather
+    than given up for the life of the process."""
+    made = Worker(redis_server.url)
+    try:
+        made.runner.run_all_sync()
+        raw.config_set("busy-reply-threshold", 50)  # BUSY after 50 ms of script
+        tracking = [c for c in raw.client_list() if "t" in c["flags"]]
+        raw.client_kill_filter(_id=tracking[0]["id"])
+        blocker = redis_server.client(socket_timeout=30.0)
+
+        def spin() -> None:  # until SCRIPT KILL
+            with contextlib.suppress(redis.ResponseError):
+                blocker.eval("while true do end", 0)
+
+        spinning = threading.Thread(target=spin)
+        spinning.start()
+        try:
+            time.sleep(0.2)
+            with caplog.at_level("INFO", logger="toolkit"):
+                made.runner.run_all_sync()
+            assert not made.storage.available  # unreachable for now, the run went on locally
+            assert set(made.calls().values()) == {2}
+            assert made.storage.io.tracker.enabled
+        finally:
+            raw.script_kill()
+            spinning.join(5.0)
+            blocker.close()
+        assert made.storage.health.wait_ok(5.0)
+        made.runner.run_all_sync()
+        before = command_counts(raw)
+        made.runner.run_all_sync()
+        assert commands_during(raw, before) == {"ping": 1}  # tracked again
+        assert not [r for r in caplog.records if "does not track keys" in r.getMessage()]
+    finally:
+        made.close()
 
 
 def test_client_tracking_false_reads_every_breaker_every_run(

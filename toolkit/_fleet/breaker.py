@@ -49,7 +49,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -82,10 +82,12 @@ _tokens = itertools.count(1)
 
 
 _NO_BATCH = contextlib.nullcontext()
+_NO_RUN = object()
 
 
 class _Batch:
-    """Reentrant, per thread: the snapshot is read once on entry, then served locally."""
+    """Reentrant, per thread: the snapshot is read once on entry, then served locally
+    (a synchronous block: no other task of the thread runs inside it)."""
 
     __slots__ = ("_storage",)
 
@@ -94,38 +96,20 @@ class _Batch:
 
     def __enter__(self) -> None:
         storage = self._storage
-        if get_ident() not in storage._serving and not storage._deferred():
+        ident = get_ident()
+        serving = storage._serving
+        if ident not in serving and not storage._deferred():
             storage._refresh()  # may raise (an interrupt): nothing is served yet
-        serve_all((storage,))
+        serving[ident] = serving.get(ident, 0) + 1
 
     def __exit__(self, *exc: object) -> None:
-        unserve_all((self._storage,))
-
-
-def serve_all(storages: Iterable[RedisBreakerStorage]) -> None:
-    """Serve this thread's reads of ``storages`` from their snapshots until
-    ``unserve_all`` (a batch, or a run that has just read them: its calls' reads cost
-    what memory storage's do). Other threads still read Redis; writes outside the run
-    are still sent at once. One loop for a run's 1,000 breakers, no call per breaker."""
-    ident = get_ident()
-    for storage in storages:
-        serving = storage._serving
-        serving[ident] = serving.get(ident, 0) + 1
-        storage._served_by = ident
-
-
-def unserve_all(storages: Iterable[RedisBreakerStorage]) -> None:
-    """Undo one ``serve_all`` of ``storages`` on this thread."""
-    ident = get_ident()
-    for storage in storages:
-        serving = storage._serving
+        serving = self._storage._serving
+        ident = get_ident()
         depth = serving[ident] - 1
         if depth:
             serving[ident] = depth
-            continue
-        if storage._served_by == ident:  # first: no property trusts it past this point
-            storage._served_by = 0
-        del serving[ident]
+        else:
+            del serving[ident]
 
 
 class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
@@ -167,9 +151,11 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._serving: dict[int, int] = {}
-        """Per thread, the batches and runs that serve its reads from ``_snap`` (``serve_all``)."""
-        self._served_by = 0
-        """The one thread served, read first by the properties (0: none, or not known)."""
+        """Per thread, the depth of the batches that serve its reads from ``_snap``."""
+        self.run_members: object = _NO_RUN
+        """The breakers of the last run that read this one (run.py sets it): inside that
+        run's context ``ACTIVE`` holds this very object, the properties' fast test. Runs
+        overlapping on one breaker still serve theirs, by membership (``_deferred``)."""
         self._batch = _Batch(self)
         self._complained: set[str] = set()
         self._granted = True
@@ -191,8 +177,10 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     # ------------------------------------------------------------ plumbing
     def batch(self) -> AbstractContextManager[None]:
         """Read the breaker once now; reads inside the ``with`` block use that snapshot
-        (nothing to read when this thread's reads are served already: a run's)."""
-        return _NO_BATCH if get_ident() in self._serving else self._batch
+        (nothing to read inside a run that read it, or inside a batch of it already)."""
+        if get_ident() in self._serving or self._deferred():
+            return _NO_BATCH
+        return self._batch
 
     def _batched(self) -> bool:
         return get_ident() in self._serving
@@ -200,11 +188,19 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     def _deferred(self) -> bool:
         """True inside a run that read this breaker: reads are local, writes queued."""
         members = ACTIVE.get()
-        return members is not None and self in members and self._outbox is not None
+        return (
+            members is not None
+            and (members is self.run_members or self in members)
+            and self._outbox is not None
+        )
 
     def _current(self) -> Snapshot:
         """The snapshot, read again first unless a batch or a run already read it (the
-        properties look at the batch depth first themselves: they are read per call)."""
+        properties look for the run themselves first: they are read several times a call).
+
+        Only the run's own context (its task, its calls' tasks) is served from the run's
+        read: another task of the same thread (a dashboard's refresh, a control) reads
+        Redis, as it would outside any run."""
         if get_ident() not in self._serving and not self._deferred():
             self._refresh()
         return self._snap
@@ -418,7 +414,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def state(self) -> str:
         """The breaker's state: closed, open or half-open."""
-        return (self._snap if self._served_by == get_ident() else self._current()).state
+        return (self._snap if ACTIVE.get() is self.run_members else self._current()).state
 
     @state.setter
     def state(self, state: str) -> None:
@@ -438,7 +434,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def isolated(self) -> bool:
         """True while the breaker is held open until reset, in every worker."""
-        return (self._snap if self._served_by == get_ident() else self._current()).isolated
+        return (self._snap if ACTIVE.get() is self.run_members else self._current()).isolated
 
     @isolated.setter
     def isolated(self, value: bool) -> None:
@@ -463,7 +459,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def counter(self) -> int:
         """Consecutive failures."""
-        return (self._snap if self._served_by == get_ident() else self._current()).fail_counter
+        return (self._snap if ACTIVE.get() is self.run_members else self._current()).fail_counter
 
     def increment_counter(self) -> None:
         """Count one more failure (outside a run, the new count comes back with the reply)."""
@@ -472,12 +468,15 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         self._write([scripts.INCREMENT.call([key])], self._counted("fail_counter"))
 
     def reset_counter(self) -> None:
-        """Set the failure count to zero."""
+        """Set the failure count to zero (nothing to write when a run or batch read zero:
+        pybreaker resets it after every success)."""
         snap = self._snap
+        if snap.fail_counter == 0 and not snap.problems and ACTIVE.get() is self.run_members:
+            return  # the common case, a success inside a run: one test
         garbage = snap.problems and any(p.startswith("fail_counter") for p in snap.problems)
         if (
             snap.fail_counter == 0 and not garbage
-            and (self._served_by == get_ident() or self._batched() or self._deferred())
+            and (self._batched() or self._deferred())
         ):  # fmt: skip
             return
         self._update(fail_counter=0)
@@ -486,7 +485,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
     @property
     def success_counter(self) -> int:
         """Consecutive successes while half-open."""
-        return (self._snap if self._served_by == get_ident() else self._current()).success_counter
+        return (self._snap if ACTIVE.get() is self.run_members else self._current()).success_counter
 
     def increment_success_counter(self) -> None:
         """Count one more success while half-open."""
@@ -509,7 +508,7 @@ class RedisBreakerStorage(pybreaker.CircuitRedisStorage):
         One more than ``FUTURE_SLACK`` seconds ahead of this worker's clock reads as
         the moment this worker first saw it so, and the wait is its own reset_timeout.
         """
-        seconds = (self._snap if self._served_by == get_ident() else self._current()).opened_at
+        seconds = (self._snap if ACTIVE.get() is self.run_members else self._current()).opened_at
         if not seconds:
             self._future_since = None
             return None

@@ -32,7 +32,7 @@ from redis.sentinel import Sentinel
 
 from toolkit._engine.errors import ConfigError
 from toolkit._engine.redact import redact_url
-from toolkit._fleet.tracking import PUSHED, Tracker
+from toolkit._fleet.tracking import PUSHED, Tracker, refusal
 
 logger = logging.getLogger("toolkit")
 
@@ -297,6 +297,10 @@ class DirectConnection:
             tracker = self._tracker
             if tracker is None or not tracker.enabled:
                 raise
+            self._conn.disconnect()
+            passing = refusal(exc, "HELLO 3")
+            if passing is not None:
+                raise passing from exc
             tracker.refused(f"HELLO 3 was refused ({describe(exc)})")
             self._conn = self._pool.connection_class(**self._pool.connection_kwargs)
             self._conn.connect()
@@ -334,12 +338,18 @@ class DirectConnection:
 
 def _pending(conn: Any) -> bool:
     """Whether bytes wait to be read on ``conn``: in redis-py's buffer, or on the socket
-    (one ``select``; redis-py's own ``can_read`` costs three system calls)."""
+    (one ``poll``, which, unlike ``select``, takes descriptors above 1023; redis-py's own
+    ``can_read`` costs three system calls). A closed socket counts as pending: reading
+    it then says it is closed."""
     buffer = getattr(conn._parser, "_buffer", None)
     unread = getattr(buffer, "unread_bytes", None)
-    if unread is None or conn._sock is None:
+    if unread is None or conn._sock is None or not hasattr(select, "poll"):
         return bool(conn.can_read(timeout=0))
-    return bool(unread()) or bool(select.select([conn._sock], [], [], 0)[0])
+    if unread():
+        return True
+    poller = select.poll()
+    poller.register(conn._sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class Health:

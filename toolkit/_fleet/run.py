@@ -10,9 +10,9 @@ every breaker Redis has not reported changed since it was last read, and is a PI
 when none has; a change reported while the read travelled is read again by a second
 exchange. A run of any number of integrations therefore costs at most three round
 trips (one when nothing changed), ``run_one`` at most two (a run of one breaker
-always reads it); none waits longer than the storage's deadline, and a run that gets no answer in time goes on
-from each breaker's local state (Redis then counts as unreachable until it answers
-in time again).
+always reads it); none waits longer than the storage's deadline, and a run that gets
+no answer in time goes on from each breaker's local state (Redis then counts as
+unreachable until it answers in time again).
 
 Extensions (``RedisStorage.add_run_extension``) ride along in both round trips: a
 component that keeps its own per-run state in Redis (say, a time window shared by
@@ -32,7 +32,7 @@ import pybreaker
 import redis
 
 from toolkit._fleet import scripts
-from toolkit._fleet.breaker import RedisBreakerStorage, serve_all, unserve_all
+from toolkit._fleet.breaker import RedisBreakerStorage
 from toolkit._fleet.io import Command, Packed, RedisIO
 from toolkit._fleet.outbox import ACTIVE, Outbox, Write
 from toolkit._fleet.scripts import CLEAN
@@ -99,7 +99,8 @@ class FleetRun:
     """The read before a run's calls and the write after them (an async context manager)."""
 
     serves = True
-    """Inside, on the run's thread, every breaker of it reads from the run's read."""
+    """Inside, in the run's context (its task, its calls' tasks), every breaker of it
+    reads from the run's read."""
 
     def __init__(
         self,
@@ -129,13 +130,15 @@ class FleetRun:
         if stale:  # changed while the read travelled: read those again
             again = _Read(group, stale, tracker, [])
             self._take(again, await self._io.exchange(again))
-        offset = read.head
+        offset = 0
         for ext, part in zip(self._extensions, parts, strict=True):
             got = None if replies is None else replies[offset : offset + len(part)]
             offset += len(part)
             self._tell(ext, "read_replies", got)
-        serve_all(group.storages)  # the calls' reads come from this read
-        self._token = ACTIVE.set(group.members)
+        members = group.members
+        for storage in group.storages:  # the calls' reads come from this read
+            storage.run_members = members
+        self._token = ACTIVE.set(members)
         return self
 
     def _take(self, read: _Read, replies: list[Any] | None) -> None:
@@ -162,7 +165,6 @@ class FleetRun:
         if self._token is not None:
             ACTIVE.reset(self._token)
             self._token = None
-            unserve_all(self._group.storages)
         writes = self._outbox.drain()
         parts = [self._ask(ext, "write_commands") for ext in self._extensions]
         commands: list[Command] = [s.load() for s in _scripts_of(writes)]
@@ -223,9 +225,8 @@ class _Read:
         self.tracked = False
         self.clean: set[Any] = set()
         self.seq = 0
-        self.head = 0
-        """Commands ahead of the extensions' ones."""
         self.script_at = 0
+        """Where the read script's reply is (the extensions' replies come first)."""
         self._dirty: frozenset[Any] | None = None
 
     def build(self) -> list[Command | Packed]:
@@ -242,7 +243,11 @@ class _Read:
             for i in self.selected:
                 if not storages[i].watched:
                     tracker.watch(storages[i])
-        commands: list[Command | Packed] = []
+        # The extensions' commands go first and the tracked script last: every push read
+        # with these replies then came before the script's reply (about a change the
+        # script saw), and one about a change after it comes after its reply, so
+        # ``replied`` takes a number older than that push and the mark is refused.
+        commands: list[Command | Packed] = list(self._extra)
         if self.selected:
             breakers, storages, trials = group.breakers, group.storages, group.trials
             wire = [
@@ -254,10 +259,9 @@ class _Read:
                 commands.append(CACHING)
             self.script_at = len(commands)
             commands.append(scripts.read_all(wire, time.time()))
-        elif not self._extra:
+        elif not commands:
             commands.append(PING)  # Redis answers in time, and every push before it is read
-        self.head = len(commands)
-        return commands + self._extra
+        return commands
 
     def replied(self) -> None:
         if self._tracker is not None:

@@ -11,9 +11,10 @@ calls, tagged with ``worker``, to the namespace's capped call stream, which
 Each run costs at most three round trips whatever its size (``run_one`` two): one
 pipelined read of every breaker before its calls launch, left out for breakers
 Redis's client tracking reports unchanged, a re-read of those that changed while it
-travelled, and one pipelined write once they have settled (see run.py), sent by an I/O thread and awaited by the event loop for at most
-``deadline`` seconds (0.1 s by default). A Redis slower than that is treated as
-an unreachable one, for that run and until a PING comes back within the deadline.
+travelled, and one pipelined write once they have settled (see run.py), sent by an
+I/O thread and awaited by the event loop for at most ``deadline`` seconds (0.1 s by
+default). A Redis slower than that is treated as an unreachable one, for that run
+and until a PING comes back within the deadline.
 
 One trial per fleet: when a shared breaker's wait ends, the first worker whose run
 reads it takes the trial lease (``<ns>:<integration>:toolkit:trial``, ``SET NX PX``)

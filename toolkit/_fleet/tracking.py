@@ -22,7 +22,14 @@ What ends the knowledge: a new connection (its tracking starts empty: a restart,
 failover, a dropped socket), an invalidation of everything (``FLUSHALL``), Redis
 counting as unreachable, or any change this worker makes locally. Redis that refuses
 RESP3 or tracking (a proxy, an old Redis, an ACL) is used without it: every run then
-reads every breaker, as ``RedisStorage(client_tracking=False)`` does on purpose.
+reads every breaker, as ``RedisStorage(client_tracking=False)`` does on purpose. A
+refusal that passes (``BUSY``: a long script; ``LOADING``) fails the connect instead, so
+it is tried again when Redis answers.
+
+The pipeline of a run's read ends with the tracked script, after any extension's
+commands: every push read with its replies then came before the script's reply, and
+one about a change the script did not see comes after it, numbered above the ``seq``
+the read took, so that breaker is not marked clean.
 """
 
 from __future__ import annotations
@@ -38,6 +45,19 @@ logger = logging.getLogger("toolkit")
 
 PUSHED = object()
 """What the push handler answers, to tell a push from a reply while draining."""
+PASSING = frozenset({"BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"})
+"""Error codes that say Redis cannot answer now, not that it never will."""
+
+
+def refusal(exc: redis.ResponseError, what: str) -> redis.ConnectionError | None:
+    """None when ``exc`` refuses ``what`` for good (an unknown command, an ACL); else
+    the connection error to fail the connect with, so that it is tried again once Redis
+    answers (a long script running: ``BUSY``; a replica loading), rather than tracking
+    being given up for the life of the process."""
+    code = str(exc).split(" ", 1)[0]
+    if code in PASSING:
+        return redis.ConnectionError(f"{what} could not be sent now ({exc})")
+    return None
 
 
 class Tracked(Protocol):
@@ -84,6 +104,10 @@ class Tracker:
             conn.send_command("CLIENT", "TRACKING", "ON", "OPTIN", check_health=False)
             reply = conn.read_response()
         except redis.ResponseError as exc:
+            passing = refusal(exc, "CLIENT TRACKING")
+            if passing is not None:
+                conn.disconnect()  # redis-py leaves a failed connect callback's socket open
+                raise passing from exc
             self.refused(f"CLIENT TRACKING was refused ({exc})")
             return
         if reply not in (b"OK", "OK"):
