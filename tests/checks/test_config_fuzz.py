@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from toolkit import ConfigError, load_config
@@ -109,6 +109,7 @@ documents = st.dictionaries(
 )
 
 
+@example(document={"runner": [{"a b": [], "'''": {}}], "http": {}}, inline=False)
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents, inline=st.booleans())
 def test_any_generated_config_loads_or_fails_with_located_problems(

@@ -70,3 +70,23 @@ def test_checks_written_as_inline_tables_keep_their_lines() -> None:
     assert lines.table("tcp", 1) == 6 and lines.key("tcp", 1, "port") == 6
     assert lines.top_key("after") == 7
     assert lines.key("http", 2, "missing") == 4
+
+
+def test_quotes_in_a_key_or_a_string_start_no_multi_line_string() -> None:
+    """Only a value's own triple quote runs on: one in a quoted key, in a one-line
+    string, or a multi-line string inside an array is not mistaken for another."""
+    text = "\n".join([
+        "[[runner]]",
+        "\"'''\" = {}",  # a key that is three single quotes
+        'a = "\'\'\' inside a one-line string"',
+        'b = ["""first',
+        'c = "not a key"""]',
+        "d = 1",
+        "[http]",
+        "",
+    ])  # fmt: skip
+    tomllib.loads(text)
+    lines = TomlLines(text)
+    assert lines.table("http") == 7
+    assert lines.key("runner", 1, "d") == 6
+    assert lines.key("runner", 1, "c") == 1  # inside b's string: no key of its own

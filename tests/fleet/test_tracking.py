@@ -14,6 +14,7 @@ from typing import Any
 import pybreaker
 import pytest
 import redis
+from fresh_loop import run_fresh
 from loopback_redis import RedisServer, free_port
 from probes import Probe, registry_of
 from redis_counting import command_counts, commands_during
@@ -247,7 +248,7 @@ def test_another_task_reads_redis_while_a_run_is_in_flight(
             await run
             return seen
 
-        assert asyncio.run(during_a_run()) == "open"
+        assert run_fresh(during_a_run()) == "open"
     finally:
         runner.close()
         storage.close()

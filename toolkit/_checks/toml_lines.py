@@ -33,16 +33,11 @@ class TomlLines:
         self._keys: dict[tuple[str, int, str], int] = {}
         counts: dict[str, int] = {}
         place: Place = ("", 0)
-        in_multiline: str | None = None
         lines = [line.removesuffix("\r") for line in text.split("\n")]  # TOML's own line ends
         skip_to = 0
         for number, line in enumerate(lines, start=1):
             if number <= skip_to:
-                continue  # inside an inline value read by _inline
-            if in_multiline is not None:
-                if in_multiline in line:
-                    in_multiline = None
-                continue
+                continue  # inside a value already read (_inline, _value_end)
             if match := _ARRAY.match(line):
                 name = _unquoted(match["name"])
                 counts[name] = counts.get(name, 0) + 1
@@ -64,9 +59,8 @@ class TomlLines:
                 if place == ("", 0) and value[:1] in ("[", "{"):
                     skip_to = self._inline(key, lines, number - 1, len(line) - len(value))
                     continue
-                for quote in ('"""', "'''"):
-                    if line.count(quote) == 1:
-                        in_multiline = quote
+                # a multi-line string in the value (never a quote in the key) runs on
+                skip_to = _value_end(lines, number - 1, len(line) - len(value)) + 1
 
     def _inline(self, name: str, lines: list[str], row: int, col: int) -> int:
         """Read the inline value of top-level key ``name`` from ``lines[row][col]``; its last line.
@@ -138,6 +132,22 @@ def _decoded(quoted: str) -> str:
         return str(tomllib.loads(f"k = {quoted}")["k"])
     except tomllib.TOMLDecodeError:
         return quoted[1:-1]
+
+
+def _value_end(lines: list[str], row: int, col: int) -> int:
+    """The row where the value starting at ``lines[row][col]`` ends: the row of its last
+    line when a multi-line string in it runs on, else ``row``."""
+    line = lines[row]
+    while col < len(line):
+        char = line[col]
+        if char == "#":
+            break
+        if char in "\"'":
+            row, col = _skip_string(lines, row, col)
+            line = lines[row] if row < len(lines) else ""
+            continue
+        col += 1
+    return row
 
 
 def _skip_string(lines: list[str], row: int, col: int) -> tuple[int, int]:
