@@ -82,11 +82,15 @@ def test_quotes_in_a_key_or_a_string_start_no_multi_line_string() -> None:
         'b = ["""first',
         'c = "not a key"""]',
         "d = 1",
+        'e."x=y" = """',  # an "=" inside a quoted part of a dotted key
+        "[not.a.table]",
+        '"""',
         "[http]",
         "",
     ])  # fmt: skip
     tomllib.loads(text)
     lines = TomlLines(text)
-    assert lines.table("http") == 7
-    assert lines.key("runner", 1, "d") == 6
+    assert lines.table("http") == 10
+    assert lines.key("runner", 1, "d") == 6 and lines.key("runner", 1, "e") == 7
     assert lines.key("runner", 1, "c") == 1  # inside b's string: no key of its own
+    assert lines.table("not.a.table") is None

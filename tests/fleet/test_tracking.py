@@ -22,7 +22,7 @@ from redis_counting import command_counts, commands_during
 from toolkit import IntegrationRunner, RedisStorage
 from toolkit._fleet import io as fleet_io
 from toolkit._fleet import run as fleet_run
-from toolkit._fleet.tracking import Tracker
+from toolkit._fleet.tracking import Tracker, refusal
 
 NAMES = [f"p{i}" for i in range(20)]
 
@@ -421,3 +421,15 @@ def test_a_mark_after_a_newer_push_does_not_count_as_clean() -> None:
     assert storage in tracker.clean
     tracker.on_push([b"invalidate", None])  # FLUSHALL: nothing is known clean any more
     assert storage not in tracker.clean
+
+
+def test_only_a_refusal_for_good_turns_tracking_off() -> None:
+    """Redis's codes for "not now" (redis-py keeps some in ``status_code`` only) fail the
+    connect, to be tried again; an unknown command or an ACL refusal is for good."""
+    from redis._parsers.base import BaseParser
+
+    for now in ("BUSY Redis is busy", "MASTERDOWN Link with MASTER is down", "TRYAGAIN x"):
+        passing = refusal(BaseParser.parse_error(now), "CLIENT TRACKING")
+        assert isinstance(passing, redis.ConnectionError), now
+    for never in ("ERR unknown command 'HELLO'", "NOPERM no permission", "NOPROTO unsupported"):
+        assert refusal(BaseParser.parse_error(never), "HELLO 3") is None, never

@@ -17,8 +17,10 @@ _BASIC = r"\"(?:[^\"\\]|\\.)*\""
 _NAME = r"(?:" + _BASIC + r"|'[^']*'|[A-Za-z0-9_\-. ])+?"
 _ARRAY = re.compile(r"^\s*\[\[\s*(?P<name>" + _NAME + r")\s*\]\]")
 _TABLE = re.compile(r"^\s*\[\s*(?P<name>" + _NAME + r")\s*\]")
-_KEY = re.compile(r"^\s*(?P<key>" + _BASIC + r"|'[^']*'|[A-Za-z0-9_\-]+)(?:\.[^=]*)?\s*=")
-_INLINE_KEY = re.compile(r"(?P<key>" + _BASIC + r"|'[^']*'|[A-Za-z0-9_\-]+)\s*(?:\.[^=]*)?=")
+_PART = r"(?:" + _BASIC + r"|'[^']*'|[A-Za-z0-9_\-]+)"
+_DOTTED = r"(?:\s*\.\s*" + _PART + r")*\s*="  # the rest of a dotted key: quotes may hold "="
+_KEY = re.compile(r"^\s*(?P<key>" + _PART + r")" + _DOTTED)
+_INLINE_KEY = re.compile(r"(?P<key>" + _PART + r")" + _DOTTED)
 _DECODE_POSITION = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)")
 
 Place = tuple[str, int]

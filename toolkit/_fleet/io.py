@@ -203,9 +203,9 @@ class RedisIO:
 
 
 def _plan(commands: Sequence[Command | Packed] | Plan) -> Plan | None:
-    """``commands`` when they are a plan: anything but a list or a tuple (the cheap
-    test; a Protocol's ``isinstance`` costs microseconds)."""
-    return None if isinstance(commands, (list, tuple)) else cast(Plan, commands)
+    """``commands`` when they are a plan (they have ``build``); the cheap test, as a
+    Protocol's ``isinstance`` costs microseconds."""
+    return cast(Plan, commands) if hasattr(commands, "build") else None
 
 
 def _size(commands: Sequence[Command | Packed] | Plan) -> int:

@@ -45,8 +45,9 @@ logger = logging.getLogger("toolkit")
 
 PUSHED = object()
 """What the push handler answers, to tell a push from a reply while draining."""
-PASSING = frozenset({"BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"})
-"""Error codes that say Redis cannot answer now, not that it never will."""
+PASSING = frozenset({"BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"})
+"""Error codes that say Redis cannot answer now, not that it never will (``LOADING``
+is one too, but redis-py raises it as a connection error already)."""
 
 
 def refusal(exc: redis.ResponseError, what: str) -> redis.ConnectionError | None:
@@ -54,7 +55,9 @@ def refusal(exc: redis.ResponseError, what: str) -> redis.ConnectionError | None
     the connection error to fail the connect with, so that it is tried again once Redis
     answers (a long script running: ``BUSY``; a replica loading), rather than tracking
     being given up for the life of the process."""
-    code = str(exc).split(" ", 1)[0]
+    # redis-py keeps the code of the errors it has a class for in status_code, and
+    # leaves it out of the message; others (BUSY) keep it as the message's first word
+    code = getattr(exc, "status_code", None) or str(exc).split(" ", 1)[0]
     if code in PASSING:
         return redis.ConnectionError(f"{what} could not be sent now ({exc})")
     return None
