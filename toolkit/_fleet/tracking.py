@@ -23,8 +23,8 @@ failover, a dropped socket), an invalidation of everything (``FLUSHALL``), Redis
 counting as unreachable, or any change this worker makes locally. Redis that refuses
 RESP3 or tracking (a proxy, an old Redis, an ACL) is used without it: every run then
 reads every breaker, as ``RedisStorage(client_tracking=False)`` does on purpose. A
-refusal that passes (``BUSY``: a long script; ``LOADING``) fails the connect instead, so
-it is tried again when Redis answers.
+refusal that passes (``BUSY``: a long script; ``MASTERDOWN``, ``TRYAGAIN``) fails the
+connect instead, so it is tried again when Redis answers.
 
 The pipeline of a run's read ends with the tracked script, after any extension's
 commands: every push read with its replies then came before the script's reply, and
